@@ -1,0 +1,181 @@
+/**
+ * Minimal protobuf wire-format primitives for the messages whose exact bytes matter
+ * (mvccpb.KeyValue feeds etcd's HashKV, archive records are checksummed), where a
+ * reflection-based encoder could reorder fields or write defaults.
+ */
+
+export const WireType = { varint: 0, fixed64: 1, bytes: 2, fixed32: 5 } as const;
+
+const TWO_64 = 1n << 64n;
+
+export class ProtoWriter {
+  private chunks: Buffer[] = [];
+  private scratch = Buffer.allocUnsafe(64);
+  private used = 0;
+
+  private ensure(n: number): void {
+    if (this.used + n <= this.scratch.length) return;
+    this.flushScratch();
+    if (n > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(n, 64));
+  }
+
+  private flushScratch(): void {
+    if (this.used === 0) return;
+    this.chunks.push(Buffer.from(this.scratch.subarray(0, this.used)));
+    this.used = 0;
+  }
+
+  /** An unsigned varint of a non-negative safe integer. */
+  uvarint(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint out of range: ${value}`);
+    this.ensure(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.scratch[this.used++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.scratch[this.used++] = v;
+    return this;
+  }
+
+  /** An int64 varint as protobuf writes it (negative values as 10-byte two's complement). */
+  int64(value: bigint): this {
+    let v = value < 0n ? value + TWO_64 : value;
+    if (v < 0n || v >= TWO_64) throw new RangeError(`int64 out of range: ${value}`);
+    this.ensure(10);
+    while (v >= 0x80n) {
+      this.scratch[this.used++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.scratch[this.used++] = Number(v);
+    return this;
+  }
+
+  tag(field: number, wireType: number): this {
+    return this.uvarint(field * 8 + wireType);
+  }
+
+  bytes(field: number, value: Uint8Array): this {
+    this.tag(field, WireType.bytes).uvarint(value.length);
+    this.flushScratch();
+    this.chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    return this;
+  }
+
+  /** Field `field` as a varint, skipped when zero (proto3 default). */
+  optionalNumber(field: number, value: number): this {
+    if (value !== 0) this.tag(field, WireType.varint).uvarint(value);
+    return this;
+  }
+
+  optionalInt64(field: number, value: bigint): this {
+    if (value !== 0n) this.tag(field, WireType.varint).int64(value);
+    return this;
+  }
+
+  optionalBytes(field: number, value: Uint8Array): this {
+    if (value.length !== 0) this.bytes(field, value);
+    return this;
+  }
+
+  optionalBool(field: number, value: boolean): this {
+    if (value) this.tag(field, WireType.varint).uvarint(1);
+    return this;
+  }
+
+  finish(): Buffer {
+    this.flushScratch();
+    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [];
+    return out;
+  }
+}
+
+export class ProtoReader {
+  pos = 0;
+  constructor(readonly buf: Buffer, readonly what = 'message') {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  private fail(reason: string): never {
+    throw new ProtoDecodeError(`${this.what}: ${reason} at byte ${this.pos}`);
+  }
+
+  uvarint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.buf.length) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(result)) this.fail('varint exceeds 2^53');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    return this.fail('varint exceeds 2^53');
+  }
+
+  int64(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.buf.length) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) {
+        result &= TWO_64 - 1n;
+        return result >= 1n << 63n ? result - TWO_64 : result;
+      }
+      shift += 7n;
+    }
+    return this.fail('varint longer than 10 bytes');
+  }
+
+  /** A tag: [field number, wire type]. */
+  tag(): [number, number] {
+    const t = this.uvarint();
+    const field = Math.floor(t / 8);
+    if (field === 0) this.fail('field number 0');
+    return [field, t % 8];
+  }
+
+  bytes(): Buffer {
+    const len = this.uvarint();
+    if (this.pos + len > this.buf.length) this.fail(`length ${len} runs past the end`);
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WireType.varint:
+        this.int64();
+        return;
+      case WireType.fixed64:
+        this.advance(8);
+        return;
+      case WireType.bytes:
+        this.bytes();
+        return;
+      case WireType.fixed32:
+        this.advance(4);
+        return;
+      default:
+        this.fail(`unknown wire type ${wireType}`);
+    }
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > this.buf.length) this.fail('truncated field');
+    this.pos += n;
+  }
+}
+
+export class ProtoDecodeError extends Error {
+  override readonly name = 'ProtoDecodeError';
+}
