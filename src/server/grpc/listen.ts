@@ -1,0 +1,72 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { StrataError, UsageError, errorMessage } from '../../util/errors.js';
+import type { TlsFiles } from '../config/server-config.js';
+
+/** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer (grpcOverheadBytes). */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export function createGrpcServer(maxRequestBytes: number): grpc.Server {
+  return new grpc.Server({
+    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    'grpc.keepalive_time_ms': 2 * 60 * 60 * 1000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+}
+
+/** Reads a PEM file named by a flag, failing with one line that names the flag and the file. */
+export function readPemFile(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
+    throw new UsageError(`Cannot read ${flag} '${path}': ${why}; check the path and its permissions`);
+  }
+}
+
+export function serverCredentials(tls: TlsFiles | undefined, flagPrefix: '' | 'peer-'): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const cert = readPemFile(tls.certFile, `--${flagPrefix}cert-file`);
+  const key = readPemFile(tls.keyFile, `--${flagPrefix}key-file`);
+  const ca = tls.trustedCaFile === undefined ? null : readPemFile(tls.trustedCaFile, `--${flagPrefix}trusted-ca-file`);
+  checkPem(() => new X509Certificate(cert), `--${flagPrefix}cert-file`, tls.certFile, 'a PEM certificate');
+  checkPem(() => createPrivateKey(key), `--${flagPrefix}key-file`, tls.keyFile, 'a PEM private key');
+  if (ca) checkPem(() => new X509Certificate(ca), `--${flagPrefix}trusted-ca-file`, tls.trustedCaFile ?? '', 'a PEM CA certificate');
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], tls.clientCertAuth);
+}
+
+function checkPem(parse: () => unknown, flag: string, path: string, what: string): void {
+  try {
+    parse();
+  } catch {
+    throw new UsageError(`Cannot use ${flag} '${path}': it is not ${what}`);
+  }
+}
+
+/** Binds one listen URL; a port in use or an address we cannot bind is one clear line. */
+export function bindUrl(server: grpc.Server, url: URL, credentials: grpc.ServerCredentials, flag: string): Promise<number> {
+  const host = url.hostname;
+  const target = `${host}:${url.port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, credentials, (err, port) => {
+      if (!err) {
+        resolve(port);
+        return;
+      }
+      const text = errorMessage(err);
+      const why = text.includes('EADDRINUSE')
+        ? 'address already in use; stop what holds the port or choose another'
+        : text.includes('EADDRNOTAVAIL')
+          ? 'the address is not on this machine'
+          : text.includes('EACCES')
+            ? 'permission denied (ports below 1024 need privileges)'
+            : text;
+      reject(new StrataError('STRATA_LISTEN', `Cannot listen on ${url.protocol}//${target} (${flag}): ${why}`));
+    });
+  });
+}
