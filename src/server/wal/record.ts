@@ -4,13 +4,16 @@ import type { HardState, SnapshotMarker, WalEntry } from './types.js';
 /**
  * The on-disk record framing of a WAL segment:
  *   segment = MAGIC record*
- *   record  = length:u32le crc:u32le type:u8 payload[length]
+ *   record  = length:u32le lengthCrc:u32le crc:u32le type:u8 payload[length]
+ * lengthCrc guards the length on its own: a torn write may leave a record running past the
+ * end of the file, and only a checked length tells that apart from a corrupted one (which
+ * would otherwise pass for a torn tail and silently drop the records after it).
  * The type byte sits right before the payload so one CRC pass covers both. Each record's CRC
  * continues from the previous record's (etcd's chaining), and every segment opens with a crc
  * record carrying the running CRC, so a segment swapped in from elsewhere breaks the chain.
  */
 export const SEGMENT_MAGIC = Buffer.from('STRWAL\x00\x01', 'latin1');
-export const RECORD_HEADER_BYTES = 9;
+export const RECORD_HEADER_BYTES = 13;
 /** No record is larger; a length above it is corruption, not data. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
@@ -90,6 +93,11 @@ function writePayload(record: WalRecord, buf: Buffer, at: number): void {
   }
 }
 
+/** The check of the length field of the record header at `at`. */
+export function lengthCrc(buf: Buffer, at: number): number {
+  return crc32c(buf.subarray(at, at + 4));
+}
+
 /**
  * Frames `records` into one buffer, chaining CRCs from `prevCrc`; a crc record restarts the
  * chain from the value it carries. Returns the bytes and the running CRC after them.
@@ -109,11 +117,12 @@ export function encodeRecords(records: readonly WalRecord[], prevCrc: number): {
   for (const record of records) {
     const length = payloadLength(record);
     bytes.writeUInt32LE(length, at);
-    bytes[at + 8] = record.type;
+    bytes.writeUInt32LE(lengthCrc(bytes, at), at + 4);
+    bytes[at + 12] = record.type;
     writePayload(record, bytes, at + RECORD_HEADER_BYTES);
     const end = at + RECORD_HEADER_BYTES + length;
-    const checksum = crc32c(bytes.subarray(at + 8, end), record.type === RecordType.crc ? 0 : crc);
-    bytes.writeUInt32LE(checksum, at + 4);
+    const checksum = crc32c(bytes.subarray(at + 12, end), record.type === RecordType.crc ? 0 : crc);
+    bytes.writeUInt32LE(checksum, at + 8);
     crc = record.type === RecordType.crc ? record.crc : checksum;
     at = end;
   }

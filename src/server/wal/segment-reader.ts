@@ -7,6 +7,7 @@ import {
   SEGMENT_MAGIC,
   decodePayload,
   isRecordType,
+  lengthCrc,
   type WalRecord,
 } from './record.js';
 
@@ -107,10 +108,10 @@ export class SegmentReader {
     }
     const header = this.bytes(offset, RECORD_HEADER_BYTES);
     const length = header.readUInt32LE(0);
-    const stored = header.readUInt32LE(4);
-    const type = header[8]!;
+    const stored = header.readUInt32LE(8);
+    const type = header[12]!;
     const end = offset + RECORD_HEADER_BYTES + length;
-    if (length > MAX_RECORD_BYTES) {
+    if (header.readUInt32LE(4) !== lengthCrc(header, 0) || length > MAX_RECORD_BYTES) {
       const reason = `bad record length ${length}`;
       return { kind: 'bad', offset, reason, tornCandidate: await this.zeroesFrom(offset + RECORD_HEADER_BYTES) };
     }
@@ -125,7 +126,7 @@ export class SegmentReader {
     });
     if (!isRecordType(type)) return bad(`unknown record type ${type}`);
     await this.ensure(RECORD_HEADER_BYTES + length);
-    const typeAndPayload = this.bytes(offset + 8, 1 + length);
+    const typeAndPayload = this.bytes(offset + RECORD_HEADER_BYTES - 1, 1 + length);
     const isCrc = type === RecordType.crc;
     if (!isCrc && offset === SEGMENT_MAGIC.length) return bad('the segment does not start with a crc record');
     if (crc32c(typeAndPayload, isCrc ? 0 : (this.crc ?? 0)) !== stored) return bad('CRC mismatch');
