@@ -885,10 +885,11 @@ export class Raft {
 
   private loadState(hs: HardState): void {
     invariant(
-      hs.commit >= this.raftLog.committed && hs.commit <= this.raftLog.lastIndex(),
-      () => `hard state commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]: the log is corrupt or truncated`,
+      hs.commit <= this.raftLog.lastIndex(),
+      () => `hard state commit ${hs.commit} is past the last index ${this.raftLog.lastIndex()}: the log is corrupt or truncated`,
     );
-    this.raftLog.committed = hs.commit;
+    // A snapshot persisted without the hard state that came with it is still committed.
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }
