@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import type { TestCerts } from './certs.js';
+import { freePort } from './net.js';
+import { RunningProcess } from './process.js';
+import { tempDir } from './tmp.js';
+
+export interface EtcdOptions {
+  /** Serve clients over TLS with these certificates, requiring client certificates (mutual TLS). */
+  tls?: TestCerts;
+  name?: string;
+  /** Data directory; a fresh temporary one (removed by stop()) when absent. */
+  dataDir?: string;
+  extraArgs?: string[];
+}
+
+export interface EtcdProcess {
+  /** `127.0.0.1:port`, as etcdctl's --endpoints takes it. */
+  endpoint: string;
+  /** `http(s)://127.0.0.1:port`. */
+  clientUrl: string;
+  peerUrl: string;
+  dataDir: string;
+  /** The etcd log so far (zap JSON lines). */
+  log(): string;
+  /** Stops the server (SIGTERM, then waits); it can be started again with restart(). */
+  halt(): Promise<void>;
+  /** Starts it again on the same ports and data dir, after halt(). */
+  restart(): Promise<void>;
+  /** Stops the server for good and removes its temporary data dir. */
+  stop(): Promise<void>;
+}
+
+const readyLine = 'ready to serve client requests';
+
+/**
+ * Starts Debian's etcd on 127.0.0.1 with free client and peer ports and waits until it
+ * reports it serves clients (a single member has elected itself by then), within 30 s.
+ */
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdProcess> {
+  const name = options.name ?? 'etcd-test';
+  const owned = options.dataDir === undefined ? tempDir('etcd') : undefined;
+  const dataDir = options.dataDir ?? join(owned!.path, 'data');
+  const clientUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${await freePort()}`;
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const tlsArgs = options.tls
+    ? ['--cert-file', options.tls.serverCert, '--key-file', options.tls.serverKey, '--trusted-ca-file', options.tls.ca, '--client-cert-auth']
+    : [];
+  const args = [
+    '--name', name,
+    '--data-dir', dataDir,
+    '--listen-client-urls', clientUrl,
+    '--advertise-client-urls', clientUrl,
+    '--listen-peer-urls', peerUrl,
+    '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', `${name}=${peerUrl}`,
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+    ...tlsArgs,
+    ...(options.extraArgs ?? []),
+  ];
+  let running: RunningProcess | undefined;
+  let earlier = '';
+  const launch = async (): Promise<void> => {
+    const child = new RunningProcess('etcd', args, { timeoutMs: 3_600_000 });
+    running = child;
+    await child.waitFor((_out, err) => err.includes(readyLine), 30_000, `etcd "${readyLine}"`);
+  };
+  const halt = async (): Promise<void> => {
+    if (!running) return;
+    const result = await running.stop('SIGTERM');
+    earlier += result.stderr;
+    running = undefined;
+  };
+  await launch();
+  return {
+    endpoint: clientUrl.replace(/^https?:\/\//, ''),
+    clientUrl,
+    peerUrl,
+    dataDir,
+    log: () => earlier + (running?.stderr ?? ''),
+    halt,
+    restart: launch,
+    async stop() {
+      await halt();
+      owned?.remove();
+    },
+  };
+}
