@@ -1,5 +1,6 @@
 import { crc32c } from '../../util/crc32c.js';
 import type { HardState, SnapshotMarker, WalEntry } from './types.js';
+import { readU64, writeU64 } from './u64.js';
 
 /**
  * The on-disk record framing of a WAL segment:
@@ -36,19 +37,6 @@ export type WalRecord =
   | { type: typeof RecordType.hardState; hardState: HardState }
   | { type: typeof RecordType.snapshot; snapshot: SnapshotMarker }
   | { type: typeof RecordType.crc; crc: number };
-
-const TWO_32 = 2 ** 32;
-
-function writeU64(buf: Buffer, offset: number, value: number): void {
-  buf.writeUInt32LE(value >>> 0, offset);
-  buf.writeUInt32LE(Math.floor(value / TWO_32), offset + 4);
-}
-
-function readU64(buf: Buffer, offset: number): number {
-  const value = buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * TWO_32;
-  if (!Number.isSafeInteger(value)) throw new RangeError(`u64 at payload byte ${offset} exceeds 2^53`);
-  return value;
-}
 
 function payloadLength(record: WalRecord): number {
   switch (record.type) {
