@@ -1,0 +1,87 @@
+import type { FileHandle } from 'node:fs/promises';
+import { readPageHeader, type PageHeader } from './format.js';
+
+/** Reports a structural problem; never returns. */
+export type Fail = (problem: string) => never;
+
+export interface Page {
+  id: number;
+  header: PageHeader;
+  /** The page with its overflow pages: (overflow + 1) * pageSize bytes. */
+  buf: Buffer;
+}
+
+/** Reads exactly `length` bytes at `position`, or reports the file as cut short. */
+export async function readExactly(file: FileHandle, position: number, length: number, fail: Fail): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await file.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) fail(`the file ends at byte ${position + done}, inside data that should run to byte ${position + length}`);
+    done += bytesRead;
+  }
+  return buf;
+}
+
+const BLOCK_BYTES = 64 * 1024;
+const CACHED_BLOCKS = 32;
+
+/**
+ * Pages of a bbolt file by positional reads: no mmap (the file may sit on NFS) and never the
+ * whole file in memory. Neighbouring pages are read together in blocks and a few blocks are
+ * kept (LRU), since a cursor walks leaves that bbolt mostly lays out side by side.
+ */
+export class PageStore {
+  private readonly pagesPerBlock: number;
+  private readonly blocks = new Map<number, Promise<Buffer>>();
+
+  constructor(
+    private readonly file: FileHandle,
+    readonly pageSize: number,
+    /** The high water mark: valid page ids are below it. */
+    readonly pageCount: number,
+    private readonly fail: Fail,
+  ) {
+    this.pagesPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / pageSize));
+  }
+
+  async page(id: number): Promise<Page> {
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.pageCount) {
+      this.fail(`page id ${id} is outside the database (pages 0..${this.pageCount - 1})`);
+    }
+    const blockIndex = Math.floor(id / this.pagesPerBlock);
+    const block = await this.block(blockIndex);
+    const offset = (id - blockIndex * this.pagesPerBlock) * this.pageSize;
+    const header = readPageHeader(block, offset);
+    if (header.id !== BigInt(id)) this.fail(`page ${id} carries the id ${header.id}`);
+    if (id + header.overflow >= this.pageCount) {
+      this.fail(`page ${id} claims ${header.overflow} overflow pages, running past the last page ${this.pageCount - 1}`);
+    }
+    const span = (header.overflow + 1) * this.pageSize;
+    const buf =
+      offset + span <= block.length
+        ? block.subarray(offset, offset + span)
+        : await readExactly(this.file, id * this.pageSize, span, this.fail);
+    return { id, header, buf };
+  }
+
+  private block(index: number): Promise<Buffer> {
+    const cached = this.blocks.get(index);
+    if (cached) {
+      this.blocks.delete(index);
+      this.blocks.set(index, cached);
+      return cached;
+    }
+    const first = index * this.pagesPerBlock;
+    const pages = Math.min(this.pagesPerBlock, this.pageCount - first);
+    const pending = readExactly(this.file, first * this.pageSize, pages * this.pageSize, this.fail);
+    // A failed read must not stay cached for the next caller.
+    pending.catch(() => this.blocks.delete(index));
+    this.blocks.set(index, pending);
+    if (this.blocks.size > CACHED_BLOCKS) {
+      const oldest = this.blocks.keys().next().value;
+      if (oldest !== undefined) this.blocks.delete(oldest);
+    }
+    return pending;
+  }
+}
