@@ -1,0 +1,144 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { StrataError, errorMessage } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+
+export interface BackendOptions {
+  logger: Logger;
+  /** Open for reading only: another process may be writing; read transactions see a stable snapshot. */
+  readOnly?: boolean;
+}
+
+/** Where the backend lives inside a data dir, beside etcd's raft snapshots. */
+export function backendPath(dataDir: string): string {
+  return join(dataDir, 'member', 'snap', 'db.sqlite');
+}
+
+/**
+ * The storage engine under MVCC, leases, alarms, members and meta: one SQLite file in WAL
+ * mode. The Raft WAL carries durability, so commits are atomic but not fsynced one by one
+ * (synchronous=NORMAL); `sync()` makes everything committed so far durable.
+ */
+export class Backend {
+  readonly db: Database.Database;
+  readonly readOnly: boolean;
+  readonly path: string;
+  private readonly logger: Logger;
+
+  private constructor(db: Database.Database, path: string, readOnly: boolean, logger: Logger) {
+    this.db = db;
+    this.path = path;
+    this.readOnly = readOnly;
+    this.logger = logger;
+  }
+
+  static open(path: string, options: BackendOptions): Backend {
+    const readOnly = options.readOnly ?? false;
+    if (readOnly && !existsSync(path)) {
+      throw new StrataError('STRATA_BACKEND_MISSING', `Cannot open backend '${path}': the file does not exist; check --data-dir`);
+    }
+    if (!readOnly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    let db: Database.Database;
+    try {
+      db = new Database(path, readOnly ? { readonly: true, fileMustExist: true } : {});
+      if (!readOnly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('busy_timeout = 5000');
+      db.pragma('cache_size = -65536');
+    } catch (err) {
+      throw new StrataError('STRATA_BACKEND_OPEN', `Cannot open backend '${path}': ${errorMessage(err)}`, { cause: err });
+    }
+    const backend = new Backend(db, path, readOnly, options.logger);
+    try {
+      backend.checkSchema();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return backend;
+  }
+
+  private checkSchema(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version === SCHEMA_VERSION) return;
+    if (version === 0 && !this.readOnly) {
+      this.transaction(() => {
+        this.db.exec(SCHEMA);
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      });
+      this.logger.info('created backend', { path: this.path, schema: SCHEMA_VERSION });
+      return;
+    }
+    throw new StrataError(
+      'STRATA_BACKEND_SCHEMA',
+      version === 0
+        ? `Cannot open backend '${this.path}': it is empty; start the server on this data dir first`
+        : `Cannot open backend '${this.path}': schema version ${version} is not ${SCHEMA_VERSION}; use the strata version that wrote it`,
+    );
+  }
+
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE); nested calls join it. */
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn).immediate();
+  }
+
+  /**
+   * Runs `fn` inside one read transaction: every read in it sees the same committed state,
+   * even while another connection or process writes.
+   */
+  readSnapshot<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn).deferred();
+  }
+
+  /** Makes everything committed so far durable: checkpoint the SQLite WAL, fsync both files. */
+  sync(): void {
+    if (this.readOnly) return;
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+    for (const file of [this.path, `${this.path}-wal`]) {
+      if (!existsSync(file)) continue;
+      const fd = openSync(file, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+
+  /** Bytes on disk: the database file and its SQLite WAL. */
+  size(): number {
+    let total = 0;
+    for (const file of [this.path, `${this.path}-wal`]) {
+      try {
+        total += statSync(file).size;
+      } catch {
+        // the WAL file may not exist (read-only open, after a truncating checkpoint)
+      }
+    }
+    return total;
+  }
+
+  /** Bytes of pages holding data (what defragmenting would shrink the file to, roughly). */
+  sizeInUse(): number {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    return (pages - free) * pageSize;
+  }
+
+  /** Rewrites the file without free pages (etcd's defragment). */
+  defragment(): void {
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
