@@ -3,7 +3,7 @@ import { decodeKeyValue, type StoredKeyValue } from '../../api/mvccpb.js';
 import { compareRevisions, decodeRevisionKey, type Revision } from '../../api/revision.js';
 import { Crc32c } from '../../util/crc32c.js';
 import { IntegrityError, StrataError, UsageError, errorMessage } from '../../util/errors.js';
-import { BboltDb, looksLikeBbolt, type BucketRef } from './bbolt/bbolt-db.js';
+import { BboltDb, looksLikeBbolt, type BboltCheck, type BucketRef } from './bbolt/bbolt-db.js';
 import { describeKey } from './bbolt/cursor.js';
 import {
   decodeAlarm,
@@ -24,6 +24,7 @@ import { hashByRev, scanKeep } from './etcd-hashkv.js';
 import { SHA256_TRAILER_BYTES, checkSha256Trailer, hasSha256Trailer } from './sha256-trailer.js';
 
 export type { EtcdAlarm, EtcdAuthState, EtcdLease, EtcdMember, NamedValue } from './etcd-buckets.js';
+export type { BboltCheck } from './bbolt/bbolt-db.js';
 
 /** One stored MVCC revision of the image, in revision order. */
 export interface EtcdRevision {
@@ -272,6 +273,11 @@ export class EtcdSnapshot {
   /** Keys alive at `revision` (default: the image's revision), as a Range over all keys would count them. */
   async keyCount(revision = this.revision): Promise<number> {
     return (await scanKeep(this.revisions(), revision, this.compactRevision)).liveKeys;
+  }
+
+  /** bbolt's whole-file page accounting (see BboltDb.check), a full pass over every bucket. */
+  checkPages(): Promise<BboltCheck> {
+    return this.db.check();
   }
 
   /** The numbers `etcdctl snapshot status` prints for this file. */

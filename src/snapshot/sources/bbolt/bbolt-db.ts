@@ -22,6 +22,15 @@ export type { BucketRef } from './cursor.js';
 export type { LeafElement as BboltEntry } from './elements.js';
 export type { BboltMeta } from './format.js';
 
+export interface BboltCheck {
+  /** Pages reached from the root, overflow pages included. */
+  usedPages: number;
+  /** Pages the persisted freelist names, or undefined when it was not persisted. */
+  freePages: number | undefined;
+  /** Keys in all buckets, nested bucket names included. */
+  keys: number;
+}
+
 export interface BboltOpenOptions {
   /** Names the file in error messages; defaults to the path. */
   name?: string;
@@ -59,6 +68,7 @@ function checkMeta(buf: Buffer, expectedId: number, expectedPageSize: number | u
  */
 export class BboltDb {
   private readonly walker: BucketWalker;
+  private freelist: number[] | undefined;
   readonly root: BucketRef;
 
   private constructor(
@@ -126,7 +136,7 @@ export class BboltDb {
     }
     const store = new PageStore(file, pageSize, pageCount, fail);
     const db = new BboltDb(file, ownsFile, name, meta, store, fail);
-    if (meta.freelistPgid !== NO_FREELIST) await db.checkFreelist(Number(meta.freelistPgid));
+    if (meta.freelistPgid !== NO_FREELIST) db.freelist = await db.readFreelist(Number(meta.freelistPgid));
     return db;
   }
 
@@ -175,11 +185,42 @@ export class BboltDb {
     return undefined;
   }
 
+  /**
+   * Walks every bucket, nested ones too, with one set of claimed pages (as bbolt's tx.Check
+   * does): no page may serve two nodes, or be both in use and free; with a persisted freelist,
+   * every page must be one or the other.
+   */
+  async check(): Promise<BboltCheck> {
+    const claimed = new Set<number>();
+    let keys = 0;
+    const walk = async (bucket: BucketRef): Promise<void> => {
+      for await (const entry of this.walker.entries(bucket, claimed)) {
+        keys++;
+        if (entry.isBucket) await walk(bucketRef(childName(bucket, Buffer.from(entry.key)), entry.value, this.pageCount, this.fail));
+      }
+    };
+    await walk(this.root);
+    const usedPages = claimed.size;
+    if (this.freelist === undefined) return { usedPages, freePages: undefined, keys };
+    const freelistId = Number(this.meta.freelistPgid);
+    const freelistPage = await this.store.page(freelistId);
+    const claim = (id: number, as: string): void => {
+      if (claimed.has(id)) this.fail(`page ${id} is ${as} but is in use`);
+      claimed.add(id);
+    };
+    for (let id = freelistId; id <= freelistId + freelistPage.header.overflow; id++) claim(id, 'part of the freelist');
+    for (const id of this.freelist) claim(id, 'listed as free');
+    for (let id = 2; id < this.pageCount; id++) {
+      if (!claimed.has(id)) this.fail(`page ${id} is neither in use nor listed as free`);
+    }
+    return { usedPages, freePages: this.freelist.length, keys };
+  }
+
   async close(): Promise<void> {
     if (this.ownsFile) await this.file.close();
   }
 
-  private async checkFreelist(id: number): Promise<void> {
+  private async readFreelist(id: number): Promise<number[]> {
     const page = await this.store.page(id);
     if (page.header.flags !== PageFlag.freelist) this.fail(`page ${id} should hold the freelist but is a ${pageKind(page.header.flags)} page`);
     // A count of 0xFFFF means the real count is in the first element.
@@ -192,14 +233,17 @@ export class BboltDb {
       at += 8;
     }
     if (at + count * 8 > page.buf.length) this.fail(`the freelist on page ${id} claims ${count} free pages, more than fit in it`);
+    const free: number[] = [];
     let previous = 1n;
     for (let i = 0; i < count; i++, at += 8) {
-      const free = page.buf.readBigUInt64LE(at);
-      if (free <= previous || free >= this.meta.pgid) {
-        this.fail(`the freelist on page ${id} lists page ${free} (entry ${i}), out of order or outside pages 2..${this.pageCount - 1}`);
+      const pgid = page.buf.readBigUInt64LE(at);
+      if (pgid <= previous || pgid >= this.meta.pgid) {
+        this.fail(`the freelist on page ${id} lists page ${pgid} (entry ${i}), out of order or outside pages 2..${this.pageCount - 1}`);
       }
-      previous = free;
+      previous = pgid;
+      free.push(Number(pgid));
     }
+    return free;
   }
 }
 

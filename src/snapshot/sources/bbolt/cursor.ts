@@ -45,7 +45,8 @@ export class BucketWalker {
     private readonly fail: Fail,
   ) {}
 
-  async *entries(bucket: BucketRef): AsyncGenerator<LeafElement> {
+  /** `claimed` collects the pages walked; a page met twice, here or in an earlier walk sharing the set, is damage. */
+  async *entries(bucket: BucketRef, claimed = new Set<number>()): AsyncGenerator<LeafElement> {
     let last: Buffer | undefined;
     const inOrder = (key: Buffer, node: NodeView): void => {
       if (last !== undefined && Buffer.compare(key, last) <= 0) {
@@ -61,7 +62,7 @@ export class BucketWalker {
       }
       return;
     }
-    yield* this.visit(bucket, bucket.root, undefined, undefined, 0, new Set<number>(), inOrder);
+    yield* this.visit(bucket, bucket.root, undefined, undefined, 0, claimed, inOrder);
   }
 
   /** The bucket's last entry, by the rightmost path only. */
@@ -85,7 +86,7 @@ export class BucketWalker {
     const header = readPageHeader(value, BUCKET_HEADER_SIZE);
     const where = `the inline page of bucket '${bucket.name}'`;
     if (header.flags !== PageFlag.leaf) this.fail(`${where} is a ${pageKind(header.flags)} page, expected a leaf page`);
-    return { where, flags: header.flags, count: header.count, buf: value, base: BUCKET_HEADER_SIZE };
+    return { where, flags: header.flags, count: header.count, buf: value, base: BUCKET_HEADER_SIZE, exactEnd: true };
   }
 
   private async node(bucket: BucketRef, id: number, depth: number, visited: Set<number>): Promise<NodeView> {
@@ -100,7 +101,7 @@ export class BucketWalker {
     if (flags !== PageFlag.branch && flags !== PageFlag.leaf) {
       this.fail(`page ${id} of bucket '${bucket.name}' is a ${pageKind(flags)} page, expected a branch or leaf page`);
     }
-    return { where: `page ${id}`, flags, count, buf: page.buf, base: 0 };
+    return { where: `page ${id}`, flags, count, buf: page.buf, base: 0, exactEnd: false };
   }
 
   private async *visit(

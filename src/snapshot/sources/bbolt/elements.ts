@@ -10,6 +10,8 @@ export interface NodeView {
   /** Bytes the node may use; `base` is where its page header starts. */
   buf: Buffer;
   base: number;
+  /** An inline page is exactly as long as its content, so its data must end at the buffer's end. */
+  exactEnd: boolean;
 }
 
 export interface BranchElement {
@@ -30,15 +32,41 @@ function dataStart(node: NodeView, fail: Fail): number {
   return start;
 }
 
-function slice(node: NodeView, element: number, from: number, length: number, what: string, min: number, fail: Fail): Buffer {
-  if (from < min || from + length > node.buf.length) {
-    fail(`${node.where} element ${element}: ${what} at bytes ${from - node.base}..${from - node.base + length} lies outside the node`);
+/**
+ * bbolt writes element data back to back in element order, starting right after the element
+ * array (node.write), so each element's data must start exactly where the previous one ended.
+ * This catches a damaged count, pos or size that would otherwise shift bytes silently.
+ */
+class DataCursor {
+  private next: number;
+  constructor(
+    private readonly node: NodeView,
+    private readonly fail: Fail,
+  ) {
+    this.next = dataStart(node, fail);
   }
-  return node.buf.subarray(from, from + length);
+
+  take(element: number, from: number, length: number, what: string): Buffer {
+    const { node } = this;
+    if (from !== this.next) {
+      this.fail(`${node.where} element ${element}: ${what} starts at byte ${from - node.base}, expected ${this.next - node.base} (right after the data before it)`);
+    }
+    if (from + length > node.buf.length) {
+      this.fail(`${node.where} element ${element}: ${what} at bytes ${from - node.base}..${from - node.base + length} runs past the end of the node`);
+    }
+    this.next = from + length;
+    return node.buf.subarray(from, from + length);
+  }
+
+  end(): void {
+    if (this.node.exactEnd && this.next !== this.node.buf.length) {
+      this.fail(`${this.node.where} has ${this.node.buf.length - this.next} bytes after its last element`);
+    }
+  }
 }
 
 export function branchElements(node: NodeView, fail: Fail): BranchElement[] {
-  const min = dataStart(node, fail);
+  const data = new DataCursor(node, fail);
   const out: BranchElement[] = [];
   for (let i = 0; i < node.count; i++) {
     const at = node.base + PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
@@ -47,13 +75,14 @@ export function branchElements(node: NodeView, fail: Fail): BranchElement[] {
     const child = node.buf.readBigUInt64LE(at + 8);
     if (ksize === 0) fail(`${node.where} element ${i} has an empty key`);
     if (child > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${node.where} element ${i} points to page ${child}, outside the database`);
-    out.push({ key: slice(node, i, at + pos, ksize, 'the key', min, fail), child: Number(child) });
+    out.push({ key: data.take(i, at + pos, ksize, 'the key'), child: Number(child) });
   }
+  data.end();
   return out;
 }
 
 export function leafElements(node: NodeView, fail: Fail): LeafElement[] {
-  const min = dataStart(node, fail);
+  const data = new DataCursor(node, fail);
   const out: LeafElement[] = [];
   for (let i = 0; i < node.count; i++) {
     const at = node.base + PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
@@ -63,8 +92,9 @@ export function leafElements(node: NodeView, fail: Fail): LeafElement[] {
     const vsize = node.buf.readUInt32LE(at + 12);
     if (flags !== 0 && flags !== BUCKET_LEAF_FLAG) fail(`${node.where} element ${i} has unknown flags 0x${flags.toString(16)}`);
     if (ksize === 0) fail(`${node.where} element ${i} has an empty key`);
-    const kv = slice(node, i, at + pos, ksize + vsize, 'the key and value', min, fail);
+    const kv = data.take(i, at + pos, ksize + vsize, 'the key and value');
     out.push({ key: kv.subarray(0, ksize), value: kv.subarray(ksize), isBucket: flags === BUCKET_LEAF_FLAG });
   }
+  data.end();
   return out;
 }
