@@ -1,27 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LogFields, Logger } from '../../../src/util/log.js';
 import type { WalEntry } from '../../../src/server/wal/types.js';
 import type { WalReplay } from '../../../src/server/wal/wal.js';
-
-/** A temporary directory under os.tmpdir(), removed by the returned cleanup. */
-export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `strata-${prefix}-`));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Deterministic entry content, so a reader can check an entry without the writer's memory. */
 export function entryData(index: number, term: number, size: number): Buffer {
