@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../util/errors.js';
+import { registerEndpointCommands } from './commands/endpoint.js';
+import { registerKvCommands } from './commands/kv.js';
+import { registerMemberCommands } from './commands/member.js';
+import { registerWatchCommand } from './commands/watch.js';
+import { moveLeadingClientFlags } from './flags/leading-flags.js';
 import { reportFailure, setDebug } from './run-action.js';
 import { toolVersion } from './version.js';
 
@@ -12,13 +17,17 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.hook('preAction', (cmd) => setDebug(Boolean(cmd.optsWithGlobals()['debug'])));
+  registerKvCommands(program);
+  registerWatchCommand(program);
+  registerMemberCommands(program);
+  registerEndpointCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(moveLeadingClientFlags(argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message (or the help/version text).

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import type { EtcdClientOptions } from '../../client/client.js';
+import { EtcdClient, type EtcdClientOptions } from '../../client/client.js';
 import { parseDuration } from '../../util/duration.js';
 import { UsageError } from '../../util/errors.js';
 
@@ -82,4 +82,35 @@ export function clientOptionsFromFlags(opts: Record<string, unknown>): EtcdClien
     keepaliveTimeMs: duration('--keepalive-time', opts['keepaliveTime']),
     keepaliveTimeoutMs: duration('--keepalive-timeout', opts['keepaliveTimeout']),
   };
+}
+
+/**
+ * grpc-js sends the endpoint's host as the TLS server name, and Node warns (DEP0123) when
+ * that is an IP address, as etcd endpoints usually are; the check against the certificate's
+ * IP SANs still happens, so the warning is only noise in a command's output.
+ */
+function silenceIpServerNameWarning(): void {
+  const original = process.emitWarning.bind(process);
+  const filtered = (warning: string | Error, ...rest: unknown[]): void => {
+    const code = typeof rest[1] === 'string' ? rest[1] : (rest[0] as { code?: string } | undefined)?.code;
+    if (code === 'DEP0123') return;
+    (original as (...args: unknown[]) => void)(warning, ...rest);
+  };
+  process.emitWarning = filtered as typeof process.emitWarning;
+}
+
+let warningSilenced = false;
+
+/** Opens a client from the command's flags, runs `fn` with it and always closes it. */
+export async function withClient<T>(opts: Record<string, unknown>, fn: (client: EtcdClient) => Promise<T>): Promise<T> {
+  if (!warningSilenced) {
+    silenceIpServerNameWarning();
+    warningSilenced = true;
+  }
+  const client = new EtcdClient(clientOptionsFromFlags(opts));
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
 }
