@@ -24,10 +24,15 @@ export interface WalScan {
 
 /**
  * Reads and verifies `segments` (in sequence order, at least one) in `dir`. A bad record
- * at the end of the last segment is a torn write and is truncated away with a warning;
- * anything else bad throws WalCorruptError.
+ * at the end of the last segment is a torn write: with `repair` it is truncated away with a
+ * warning, without it is only left out. Anything else bad throws WalCorruptError.
  */
-export async function scanWal(dir: string, segments: readonly SegmentName[], logger: Logger): Promise<WalScan> {
+export async function scanWal(
+  dir: string,
+  segments: readonly SegmentName[],
+  logger: Logger,
+  options: { repair: boolean },
+): Promise<WalScan> {
   let metadata: Buffer | undefined;
   let hardState: HardState | undefined;
   let snapshot: SnapshotMarker | undefined;
@@ -55,13 +60,13 @@ export async function scanWal(dir: string, segments: readonly SegmentName[], log
           if (!(isLast && sawMetadata && outcome.tornCandidate)) {
             throw new WalCorruptError(path, outcome.offset, outcome.reason);
           }
-          await truncateTornTail(path, outcome.offset);
-          logger.warn('WAL: truncated a torn write at the end of the last segment', {
-            file: path,
-            offset: outcome.offset,
-            droppedBytes: reader.size - outcome.offset,
-            reason: outcome.reason,
-          });
+          const fields = { file: path, offset: outcome.offset, droppedBytes: reader.size - outcome.offset, reason: outcome.reason };
+          if (options.repair) {
+            await truncateTornTail(path, outcome.offset);
+            logger.warn('WAL: truncated a torn write at the end of the last segment', fields);
+          } else {
+            logger.debug('WAL: left out an incomplete record at the end of the last segment', fields);
+          }
           break;
         }
         const { record, offset } = outcome;

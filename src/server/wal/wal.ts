@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { StrataError, errorMessage } from '../../util/errors.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { fsyncDir, writeFully } from './durable-fs.js';
-import { RecordType, SEGMENT_MAGIC, encodeRecords, type WalRecord } from './record.js';
+import { MAX_RECORD_BYTES, RecordType, SEGMENT_MAGIC, encodeRecords, type WalRecord } from './record.js';
 import { readRuns } from './replay.js';
-import { scanWal } from './scan.js';
+import { scanWal, type WalScan } from './scan.js';
 import { listSegments, segmentFileName, type SegmentName } from './segment-name.js';
 import type { HardState, SnapshotMarker, WalEntry } from './types.js';
 
@@ -57,6 +57,8 @@ interface TailState {
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_REPLAY_BATCH_BYTES = 4 * 1024 * 1024;
+/** An entry record's payload is its data plus term, index and type. */
+const MAX_ENTRY_BYTES = MAX_RECORD_BYTES - 17;
 
 /**
  * The write-ahead log: segments `%016x-%016x.wal` (sequence, first index) in one directory.
@@ -139,11 +141,8 @@ export class Wal {
   static async open(dir: string, options: WalOptions = {}): Promise<{ wal: Wal; replay: WalReplay }> {
     const logger = options.logger ?? silentLogger;
     await removeStaleTemps(dir);
-    const segments = (await Wal.exists(dir)) ? await listSegments(dir) : [];
-    if (segments.length === 0) {
-      throw new StrataError('STRATA_WAL_MISSING', `Cannot open the WAL in '${dir}': it holds no segments; restore from a snapshot or move the data dir aside`);
-    }
-    const scan = await scanWal(dir, segments, logger);
+    const segments = await segmentsOf(dir);
+    const scan = await scanWal(dir, segments, logger, { repair: true });
     const handle = await open(join(dir, segments.at(-1)!.file), 'r+');
     const wal = new Wal(
       dir,
@@ -159,15 +158,16 @@ export class Wal {
       },
       options,
     );
-    const snapshotIndex = scan.snapshot?.index ?? 0;
-    const replay: WalReplay = {
-      metadata: scan.metadata,
-      hardState: scan.hardState,
-      snapshot: scan.snapshot,
-      lastIndex: Math.max(scan.lastEntryIndex, snapshotIndex),
-      entries: (maxBatchBytes = DEFAULT_REPLAY_BATCH_BYTES) => readRuns(dir, scan.runs, snapshotIndex, maxBatchBytes),
-    };
-    return { wal, replay };
+    return { wal, replay: replayOf(dir, scan) };
+  }
+
+  /**
+   * Reads the WAL in `dir` without changing it (for tools, possibly while a server appends):
+   * a torn or still-being-written tail is left alone and not returned.
+   */
+  static async read(dir: string, options: { logger?: Logger } = {}): Promise<WalReplay> {
+    const scan = await scanWal(dir, await segmentsOf(dir), options.logger ?? silentLogger, { repair: false });
+    return replayOf(dir, scan);
   }
 
   get stats(): Readonly<WalStats> {
@@ -188,6 +188,7 @@ export class Wal {
     try {
       this.checkWritable();
       this.checkEntries(entries);
+      if (hardState !== undefined) checkHardState(hardState);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -258,6 +259,7 @@ export class Wal {
       checkIndex('entry index', entry.index);
       if (entry.index !== first.index + i) throw new RangeError(`WAL append: entry ${entry.index} does not follow ${first.index + i - 1}`);
       if (!Number.isInteger(entry.type) || entry.type < 0 || entry.type > 255) throw new RangeError(`WAL append: entry type ${entry.type} is not a byte`);
+      if (entry.data.length > MAX_ENTRY_BYTES) throw new RangeError(`WAL append: entry ${entry.index} of ${entry.data.length} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
   }
 
@@ -349,6 +351,25 @@ export class Wal {
   }
 }
 
+async function segmentsOf(dir: string): Promise<SegmentName[]> {
+  const segments = (await Wal.exists(dir)) ? await listSegments(dir) : [];
+  if (segments.length === 0) {
+    throw new StrataError('STRATA_WAL_MISSING', `Cannot open the WAL in '${dir}': it holds no segments; restore from a snapshot or move the data dir aside`);
+  }
+  return segments;
+}
+
+function replayOf(dir: string, scan: WalScan): WalReplay {
+  const snapshotIndex = scan.snapshot?.index ?? 0;
+  return {
+    metadata: scan.metadata,
+    hardState: scan.hardState,
+    snapshot: scan.snapshot,
+    lastIndex: Math.max(scan.lastEntryIndex, snapshotIndex),
+    entries: (maxBatchBytes = DEFAULT_REPLAY_BATCH_BYTES) => readRuns(dir, scan.runs, snapshotIndex, maxBatchBytes),
+  };
+}
+
 async function removeEmptyDir(dir: string): Promise<void> {
   try {
     await rmdir(dir);
@@ -360,6 +381,12 @@ async function removeEmptyDir(dir: string): Promise<void> {
     }
     throw err;
   }
+}
+
+function checkHardState(hardState: HardState): void {
+  checkIndex('hard state term', hardState.term);
+  checkIndex('hard state commit', hardState.commit);
+  if (hardState.vote < 0n || hardState.vote >= 1n << 64n) throw new RangeError(`WAL: vote ${hardState.vote} is not a uint64 member ID`);
 }
 
 function checkIndex(what: string, value: number): void {

@@ -149,3 +149,19 @@ test('a segment swapped in from another WAL breaks the CRC chain; a missing segm
   await rename(join(b, filesB[1]!), join(dir, 'aside.wal'));
   await expectCorrupt(b, join(b, filesB[2]!), 0, /segment 1 is missing/, 'missing segment');
 });
+
+test('Wal.read leaves a torn tail on disk and returns the records before it', async (t) => {
+  const dir = tempDir('wal-read', t).path;
+  const walDir = join(dir, 'wal');
+  const wal = await Wal.create(walDir, META);
+  await wal.append([makeEntry(1, 1, ENTRY_DATA), makeEntry(2, 1, ENTRY_DATA)]);
+  await wal.close();
+  const segment = await onlySegment(walDir);
+  const size = (await stat(segment)).size;
+  const handle = await open(segment, 'r+');
+  await handle.truncate(size - 3);
+  await handle.close();
+  const replay = await Wal.read(walDir);
+  assert.deepEqual(normalize(await replayAll(replay)), normalize([makeEntry(1, 1, ENTRY_DATA)]));
+  assert.equal((await stat(segment)).size, size - 3, 'read-only: nothing truncated');
+});

@@ -156,3 +156,15 @@ test('create refuses a dir that already holds a WAL; open names a dir without on
   await assert.rejects(Wal.create(walDir, META), /already holds one/);
   await assert.rejects(Wal.open(join(dir, 'nothing')), { code: 'STRATA_WAL_MISSING' });
 });
+
+test('a malformed hard state or oversized entry is refused up front and the WAL keeps working', async (t) => {
+  const dir = tempDir('wal', t).path;
+  const wal = await Wal.create(join(dir, 'wal'), META);
+  await assert.rejects(wal.append([makeEntry(1)], { term: 1, vote: -1n, commit: 1 }), /not a uint64 member ID/);
+  await assert.rejects(wal.append([makeEntry(1)], { term: 1.5, vote: 1n, commit: 1 }), /hard state term 1.5/);
+  await wal.append([makeEntry(1)], { term: 1, vote: 2n ** 64n - 1n, commit: 1 });
+  await wal.close();
+  const { wal: reopened, replay } = await Wal.open(join(dir, 'wal'));
+  assert.deepEqual(replay.hardState, { term: 1, vote: 2n ** 64n - 1n, commit: 1 });
+  await reopened.close();
+});
