@@ -81,7 +81,7 @@ export class Wal {
 
   private constructor(
     readonly dir: string,
-    private state: TailState,
+    private readonly state: TailState,
     options: WalOptions,
   ) {
     this.logger = options.logger ?? silentLogger;
