@@ -37,8 +37,9 @@ export class MvccStore {
     private readonly meta: MetaStore,
   ) {
     this.tables = new MvccTables(db);
-    this.current = meta.getNumber(MetaKey.currentRevision) ?? this.tables.maxMain();
-    this.compactMain = meta.getNumber(MetaKey.scheduledCompactRevision) ?? 0;
+    this.current = 0;
+    this.compactMain = 0;
+    this.reload();
   }
 
   get currentRevision(): number {
@@ -101,7 +102,8 @@ export class MvccStore {
 
   /** Re-reads the revisions after a rolled-back transaction. */
   reload(): void {
-    this.current = this.meta.getNumber(MetaKey.currentRevision) ?? this.tables.maxMain();
-    this.compactMain = this.meta.getNumber(MetaKey.scheduledCompactRevision) ?? 0;
+    // etcd's store starts at revision 1 with compact revision -1 (never compacted).
+    this.current = this.meta.getNumber(MetaKey.currentRevision) ?? Math.max(1, this.tables.maxMain());
+    this.compactMain = this.meta.getNumber(MetaKey.scheduledCompactRevision) ?? -1;
   }
 }
