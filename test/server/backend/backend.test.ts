@@ -1,0 +1,130 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Backend, backendPath } from '../../../src/server/backend/backend.js';
+import { MemberStore } from '../../../src/server/backend/members.js';
+import { MetaStore } from '../../../src/server/backend/meta.js';
+import { backendContentHash } from '../../../src/server/backend/content-hash.js';
+import { StrataError } from '../../../src/util/errors.js';
+import { silentLogger } from '../../../src/util/log.js';
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-backend-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('backend: creates member/snap/db.sqlite in WAL mode; meta values round-trip exactly', () => {
+  withDir((dir) => {
+    const path = backendPath(dir);
+    assert.equal(path, join(dir, 'member', 'snap', 'db.sqlite'));
+    const backend = Backend.open(path, { logger: silentLogger });
+    assert.equal(backend.db.pragma('journal_mode', { simple: true }), 'wal');
+    const meta = new MetaStore(backend.db);
+    backend.transaction(() => {
+      meta.putNumber('n', 42);
+      meta.putBigInt('id', 0xfedcba9876543210n);
+      meta.putString('s', 'hello');
+      meta.putBuffer('b', Buffer.from([0, 1, 2]));
+    });
+    backend.sync();
+    backend.close();
+    const again = Backend.open(path, { logger: silentLogger });
+    const meta2 = new MetaStore(again.db);
+    assert.equal(meta2.getNumber('n'), 42);
+    assert.equal(meta2.getBigInt('id'), 0xfedcba9876543210n);
+    assert.equal(meta2.getString('s'), 'hello');
+    assert.deepEqual(meta2.getBuffer('b'), Buffer.from([0, 1, 2]));
+    assert.equal(meta2.getNumber('missing'), undefined);
+    assert.ok(again.size() > 0 && again.sizeInUse() > 0);
+    again.close();
+  });
+});
+
+test('backend: members list in unsigned ID order, update in place, remove', () => {
+  withDir((dir) => {
+    const backend = Backend.open(backendPath(dir), { logger: silentLogger });
+    const members = new MemberStore(backend.db);
+    const big = 0xf000000000000001n; // above int64: stored as two's complement, read back unsigned
+    members.put({ id: big, name: 'b', peerUrls: ['http://127.0.0.1:2380'], clientUrls: [], isLearner: true });
+    members.put({ id: 5n, name: 'a', peerUrls: ['http://127.0.0.1:2381'], clientUrls: ['http://127.0.0.1:2379'], isLearner: false });
+    members.put({ id: 5n, name: 'a2', peerUrls: ['http://127.0.0.1:2381'], clientUrls: [], isLearner: false });
+    assert.deepEqual(
+      members.list().map((m) => [m.id, m.name, m.isLearner]),
+      [
+        [5n, 'a2', false],
+        [big, 'b', true],
+      ],
+    );
+    assert.equal(members.remove(5n), true);
+    assert.equal(members.remove(5n), false);
+    assert.deepEqual(members.list().map((m) => m.id), [big]);
+    backend.close();
+  });
+});
+
+test('backend: a read-only connection keeps a stable snapshot inside a read transaction while a writer commits', () => {
+  withDir((dir) => {
+    const path = backendPath(dir);
+    const writer = Backend.open(path, { logger: silentLogger });
+    const meta = new MetaStore(writer.db);
+    meta.putNumber('x', 1);
+    const reader = Backend.open(path, { logger: silentLogger, readOnly: true });
+    const readerMeta = new MetaStore(reader.db);
+    reader.readSnapshot(() => {
+      assert.equal(readerMeta.getNumber('x'), 1);
+      meta.putNumber('x', 2);
+      assert.equal(readerMeta.getNumber('x'), 1);
+    });
+    assert.equal(readerMeta.getNumber('x'), 2);
+    assert.throws(() => reader.db.exec("INSERT INTO meta VALUES ('y', 1)"), /readonly/);
+    reader.close();
+    writer.close();
+  });
+});
+
+test('backend: a missing file read-only, a foreign schema and an empty file are refused with one clear line', () => {
+  withDir((dir) => {
+    const path = backendPath(dir);
+    assert.throws(() => Backend.open(path, { logger: silentLogger, readOnly: true }), (err: unknown) => {
+      assert.ok(err instanceof StrataError);
+      assert.match(err.message, /^Cannot open backend '.*db\.sqlite': the file does not exist/);
+      return true;
+    });
+    const backend = Backend.open(path, { logger: silentLogger });
+    backend.db.pragma('user_version = 99');
+    backend.close();
+    assert.throws(() => Backend.open(path, { logger: silentLogger }), /schema version 99 is not 1/);
+    const garbage = join(dir, 'other', 'member', 'snap', 'db.sqlite');
+    mkdirSync(dirname(garbage), { recursive: true });
+    writeFileSync(garbage, 'not a database at all, definitely not sqlite'.repeat(100));
+    assert.throws(() => Backend.open(garbage, { logger: silentLogger }), /^.*Cannot open backend .*/);
+  });
+});
+
+test('backend: the content hash changes with content and not with defragmenting', () => {
+  withDir((dir) => {
+    const backend = Backend.open(backendPath(dir), { logger: silentLogger });
+    const meta = new MetaStore(backend.db);
+    const empty = backendContentHash(backend.db);
+    backend.transaction(() => {
+      for (let i = 0; i < 500; i++) meta.putString(`k${i}`, 'x'.repeat(200));
+    });
+    const full = backendContentHash(backend.db);
+    assert.notEqual(full, empty);
+    backend.transaction(() => {
+      for (let i = 0; i < 400; i++) meta.delete(`k${i}`);
+    });
+    const before = backendContentHash(backend.db);
+    const inUse = backend.sizeInUse();
+    backend.defragment();
+    assert.equal(backendContentHash(backend.db), before);
+    assert.ok(backend.sizeInUse() <= inUse);
+    backend.close();
+  });
+});
