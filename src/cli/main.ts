@@ -3,6 +3,8 @@ import { ExitCode } from '../util/errors.js';
 import { registerEndpointCommands } from './commands/endpoint.js';
 import { registerKvCommands } from './commands/kv.js';
 import { registerMemberCommands } from './commands/member.js';
+import { normalizeServerArgv, registerServerCommand } from './commands/server.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { moveLeadingClientFlags } from './flags/leading-flags.js';
 import { reportFailure, setDebug } from './run-action.js';
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.hook('preAction', (cmd) => setDebug(Boolean(cmd.optsWithGlobals()['debug'])));
+  registerServerCommand(program);
+  registerDemoCommand(program);
   registerKvCommands(program);
   registerWatchCommand(program);
   registerMemberCommands(program);
@@ -27,7 +31,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(moveLeadingClientFlags(argv));
+    await program.parseAsync(moveLeadingClientFlags(normalizeServerArgv(argv)));
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message (or the help/version text).
