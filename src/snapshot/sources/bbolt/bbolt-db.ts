@@ -23,8 +23,8 @@ export type { LeafElement as BboltEntry } from './elements.js';
 export type { BboltMeta } from './format.js';
 
 export interface BboltCheck {
-  /** Pages reached from the root, overflow pages included. */
-  usedPages: number;
+  /** Ids of the pages reached from the root, overflow pages included, ascending. */
+  usedPages: number[];
   /** Pages the persisted freelist names, or undefined when it was not persisted. */
   freePages: number | undefined;
   /** Keys in all buckets, nested bucket names included. */
@@ -54,6 +54,7 @@ function checkMeta(buf: Buffer, expectedId: number, expectedPageSize: number | u
   if (sum !== meta.checksum) return { problem: `fails its checksum (stored 0x${meta.checksum.toString(16)}, computed 0x${sum.toString(16)})` };
   if (header.flags !== PageFlag.meta) return { problem: `is marked as a ${pageKind(header.flags)} page` };
   if (header.id !== BigInt(expectedId)) return { problem: `carries the page id ${header.id}` };
+  if (header.count !== 0 || header.overflow !== 0) return { problem: `has an element count (${header.count}) or overflow (${header.overflow}) where bbolt writes 0` };
   const ps = meta.pageSize;
   if (ps < 512 || ps > 1 << 20 || (ps & (ps - 1)) !== 0) return { problem: `gives the page size ${ps}, which is not a power of two in 512..1048576` };
   if (expectedPageSize !== undefined && ps !== expectedPageSize) return { problem: `gives the page size ${ps}, but it sits at byte ${expectedPageSize}` };
@@ -123,6 +124,10 @@ export class BboltDb {
     const meta = first.meta.txid >= second.meta.txid ? first.meta : second.meta;
 
     const { pageSize } = meta;
+    for (const index of [0, 1]) {
+      const page = await readExactly(file, index * pageSize, pageSize, fail);
+      if (page.subarray(metaBytes).some((b) => b !== 0)) fail(`meta page ${index} has data after the meta, where bbolt leaves zeros`);
+    }
     if (meta.pgid < 3n || meta.pgid > BigInt(Number.MAX_SAFE_INTEGER)) fail(`the meta page gives ${meta.pgid} pages in use`);
     const pageCount = Number(meta.pgid);
     if (pageCount * pageSize > length) {
@@ -200,7 +205,7 @@ export class BboltDb {
       }
     };
     await walk(this.root);
-    const usedPages = claimed.size;
+    const usedPages = [...claimed].sort((a, b) => a - b);
     if (this.freelist === undefined) return { usedPages, freePages: undefined, keys };
     const freelistId = Number(this.meta.freelistPgid);
     const freelistPage = await this.store.page(freelistId);

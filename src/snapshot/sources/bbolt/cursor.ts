@@ -86,7 +86,7 @@ export class BucketWalker {
     const header = readPageHeader(value, BUCKET_HEADER_SIZE);
     const where = `the inline page of bucket '${bucket.name}'`;
     if (header.flags !== PageFlag.leaf) this.fail(`${where} is a ${pageKind(header.flags)} page, expected a leaf page`);
-    return { where, flags: header.flags, count: header.count, buf: value, base: BUCKET_HEADER_SIZE, exactEnd: true };
+    return { where, flags: header.flags, count: header.count, buf: value, base: BUCKET_HEADER_SIZE, fit: { inline: true } };
   }
 
   private async node(bucket: BucketRef, id: number, depth: number, visited: Set<number>): Promise<NodeView> {
@@ -101,7 +101,7 @@ export class BucketWalker {
     if (flags !== PageFlag.branch && flags !== PageFlag.leaf) {
       this.fail(`page ${id} of bucket '${bucket.name}' is a ${pageKind(flags)} page, expected a branch or leaf page`);
     }
-    return { where: `page ${id}`, flags, count, buf: page.buf, base: 0, exactEnd: false };
+    return { where: `page ${id}`, flags, count, buf: page.buf, base: 0, fit: { pageSize: this.store.pageSize } };
   }
 
   private async *visit(

@@ -10,8 +10,12 @@ export interface NodeView {
   /** Bytes the node may use; `base` is where its page header starts. */
   buf: Buffer;
   base: number;
-  /** An inline page is exactly as long as its content, so its data must end at the buffer's end. */
-  exactEnd: boolean;
+  /**
+   * An inline page is exactly as long as its content (its data must end at the buffer's end);
+   * a page on disk spans just the pages its content needs, since bbolt allocates
+   * ceil(size / pageSize) pages for a node.
+   */
+  fit: { inline: true } | { pageSize: number };
 }
 
 export interface BranchElement {
@@ -59,9 +63,14 @@ class DataCursor {
   }
 
   end(): void {
-    if (this.node.exactEnd && this.next !== this.node.buf.length) {
-      this.fail(`${this.node.where} has ${this.node.buf.length - this.next} bytes after its last element`);
+    const { node } = this;
+    if ('inline' in node.fit) {
+      if (this.next !== node.buf.length) this.fail(`${node.where} has ${node.buf.length - this.next} bytes after its last element`);
+      return;
     }
+    const needed = Math.ceil(this.next / node.fit.pageSize);
+    const spans = node.buf.length / node.fit.pageSize;
+    if (needed !== spans) this.fail(`${node.where} spans ${spans} pages but its content needs ${needed}`);
   }
 }
 

@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { HashKvHasher, compareRevisions, encodeRevisionKey } from '../../../src/api/revision.js';
+import { UsageError } from '../../../src/util/errors.js';
+import { BboltDb } from '../../../src/snapshot/sources/bbolt/bbolt-db.js';
+import { isEtcdSnapshotFile, openEtcdSnapshot } from '../../../src/snapshot/sources/etcd-snapshot.js';
+import { tempDir } from '../../support/index.js';
+import { fixtureExpectation, fixturePath, keysByLease, liveKeys } from './etcd-fixture.js';
+
+const expected = fixtureExpectation();
+
+test('the real etcd snapshot gives the revision, compact revision and key count etcd reported', async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    assert.equal(snapshot.revision, expected.revision);
+    assert.equal(snapshot.compactRevision, expected.compactRevision);
+    assert.equal(snapshot.scheduledCompactRevision, expected.compactRevision);
+    assert.equal(snapshot.finishedCompactRevision, expected.compactRevision, 'the fixture compacts with --physical');
+    assert.equal(await snapshot.keyCount(), expected.keyCount);
+    assert.equal((await liveKeys(snapshot)).size, expected.keyCount);
+    assert.match(snapshot.sha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(snapshot.fileBytes, statSync(fixturePath).size);
+    assert.equal(snapshot.dbBytes + 32, snapshot.fileBytes);
+    assert.ok(snapshot.consistentIndex !== undefined && snapshot.consistentIndex > BigInt(expected.revision), 'consistent index counts raft entries');
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test('revisions stream in order, tombstones marked, each a KeyValue whose mod revision is its revision', async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    let previous: { main: number; sub: number } | undefined;
+    let tombstones = 0;
+    let multiOp = 0;
+    let overPage = 0;
+    for await (const r of snapshot.revisions()) {
+      if (previous) assert.ok(compareRevisions(r, previous) > 0, `${r.main}_${r.sub} after ${previous.main}_${previous.sub}`);
+      previous = r;
+      if (r.tombstone) tombstones++;
+      else assert.equal(r.kv.modRevision, r.main);
+      if (r.sub > 0) multiOp++;
+      if (r.value.length > 4096) overPage++;
+      assert.ok(r.main <= expected.revision);
+      if (r.main <= expected.compactRevision) assert.ok(!r.tombstone, 'compaction removes tombstones at or below it');
+    }
+    assert.equal(previous?.main, expected.revision);
+    assert.ok(tombstones > 0, 'the fixture holds deletes');
+    assert.ok(multiOp > 0, 'the fixture holds a multi-op txn (sub revisions)');
+    assert.ok(overPage > 0, 'the fixture holds values larger than a page (overflow pages)');
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test("hashKV equals etcd's endpoint hashkv at every revision the fixture recorded", async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    for (const h of expected.hashKV) {
+      assert.deepEqual(await snapshot.hashKV(h.revision), h, `hashkv --rev ${h.revision}`);
+    }
+    assert.deepEqual(await snapshot.hashKV(), expected.hashKV.find((h) => h.revision === expected.revision));
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test('the fixture exercises the Keep rule: hashing every revision up to the snapshot revision gives another hash', async () => {
+  // Guards the fixture itself: were the naive hash equal, the test above would not tell
+  // whether compacted revisions are filtered the way etcd 3.4's HashByRev does.
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    const naive = new HashKvHasher();
+    for await (const r of snapshot.revisions()) naive.add(encodeRevisionKey(r.main, r.sub, r.tombstone), r.value);
+    assert.notEqual(naive.digest(), expected.hashKV[0]!.hash);
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test('hashKV refuses revisions the image cannot answer for, as etcd does', async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    const range = `revisions ${expected.compactRevision + 1}..${expected.revision}`;
+    for (const revision of [expected.compactRevision, expected.revision + 1, 0, 1.5]) {
+      await assert.rejects(snapshot.hashKV(revision), (err: unknown) => err instanceof UsageError && err.message.includes(range));
+    }
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test('leases, members and cluster version come out of their buckets; the cluster ID is not in an image', async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    const attached = keysByLease(await liveKeys(snapshot));
+    assert.deepEqual(
+      snapshot.leases.map((l) => ({ id: l.id.toString(), grantedTTL: l.ttl, keys: attached.get(l.id.toString()) ?? [] })),
+      expected.leases,
+    );
+    assert.ok(snapshot.leases.every((l) => l.remainingTtl === 0), 'etcd 3.4 persists remaining TTLs only with lease checkpoints');
+    assert.deepEqual(
+      snapshot.members.map((m) => ({ ...m, id: m.id.toString() })),
+      expected.members,
+    );
+    assert.deepEqual(snapshot.removedMemberIds, []);
+    assert.equal(snapshot.clusterVersion, '3.4.0');
+    assert.equal(snapshot.clusterId, undefined);
+    assert.equal(snapshot.auth.enabled, false);
+    assert.deepEqual(snapshot.alarms, []);
+    assert.deepEqual(snapshot.bucketNames, ['alarm', 'auth', 'authRoles', 'authUsers', 'cluster', 'key', 'lease', 'members', 'members_removed', 'meta']);
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test("fileStatus equals `etcdctl snapshot status -w json` of the same file", async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    assert.deepEqual(await snapshot.fileStatus(), expected.etcdctlSnapshotStatus);
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test('the bbolt tree of the fixture: branch pages, inline buckets, every page used once', async () => {
+  const db = await BboltDb.open(fixturePath, { length: statSync(fixturePath).size - 32 });
+  try {
+    assert.equal(db.pageSize, 4096);
+    const key = await db.bucket('key');
+    const meta = await db.bucket('meta');
+    assert.ok(key && key.inline === undefined, 'the key bucket has pages of its own');
+    assert.ok(meta && meta.inline !== undefined, 'the meta bucket is inline');
+    assert.equal(await db.bucket('nope'), undefined);
+    const check = await db.check();
+    assert.equal(check.keys, expected.etcdctlSnapshotStatus.totalKey + 10, 'keys plus the 10 bucket names');
+    // 445 revisions of up to ~9 KiB cannot sit in one leaf: the key bucket's root is a branch.
+    assert.ok(check.usedPages.length > 3);
+    const last = await db.lastEntry(key);
+    assert.equal(last?.key.readBigUInt64BE(0), BigInt(expected.revision));
+  } finally {
+    await db.close();
+  }
+});
+
+test('without its trailer the image still opens (a member db file) and gives the same hash', async (t) => {
+  const dir = tempDir('bbolt-notrailer', t);
+  const path = join(dir.path, 'db');
+  copyFileSync(fixturePath, path);
+  truncateSync(path, statSync(fixturePath).size - 32);
+  const snapshot = await openEtcdSnapshot(path);
+  try {
+    assert.equal(snapshot.sha256, undefined);
+    assert.equal((await snapshot.hashKV()).hash, expected.hashKV[0]!.hash);
+  } finally {
+    await snapshot.close();
+  }
+});
+
+test('isEtcdSnapshotFile tells a bbolt image from other files', async (t) => {
+  assert.equal(await isEtcdSnapshotFile(fixturePath), true);
+  const dir = tempDir('bbolt-sniff', t);
+  const other = join(dir.path, 'x.tar.zst');
+  copyFileSync(join(fixturePath, '..', 'snapshot.expected.json'), other);
+  assert.equal(await isEtcdSnapshotFile(other), false);
+});
