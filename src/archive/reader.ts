@@ -1,0 +1,371 @@
+import { createHash } from 'node:crypto';
+import { pipeline, Readable, type Transform } from 'node:stream';
+import {
+  decodeArchiveAuth,
+  decodeArchiveLease,
+  decodeArchiveRecord,
+  type ArchiveAuth,
+  type ArchiveLease,
+} from '../api/archivepb.js';
+import { decodeKeyValue, type StoredKeyValue } from '../api/mvccpb.js';
+import { ProtoReader } from '../api/protowire.js';
+import { IntegrityError } from '../util/errors.js';
+import { ByteReader } from './byte-reader.js';
+import { loadZstdCodec, type CodecName } from './codecs.js';
+import {
+  archiveIntegrityError,
+  AUTH_ENTRY,
+  MANIFEST_ENTRY,
+  MAX_ENTRY_BYTES,
+  MAX_JSON_ENTRY_BYTES,
+  parseChunkEntryName,
+  TRAILER_ENTRY,
+  type ChunkKind,
+} from './format.js';
+import { parseJsonObject, serializeJsonEntry } from './json-fields.js';
+import { checkFormat, parseManifest, type ArchiveManifest } from './manifest.js';
+import { MvccChecker, MvccViolation } from './mvcc-checker.js';
+import { ContentTally } from './tally.js';
+import { parseTarHeader, TAR_BLOCK, tarPadding } from './tar.js';
+import { parseTrailer, type ArchiveTrailer } from './trailer.js';
+import { ZstdFrameWalker } from './zstd-frames.js';
+
+/**
+ * The trailer is the one entry no SHA-256 covers, so its bytes must be exactly the canonical
+ * serialization of what they parse to: no flipped byte can hide in its whitespace.
+ */
+function parseTrailerEntry(data: Buffer): ArchiveTrailer {
+  const obj = parseJsonObject(data, 'trailer.json');
+  if (!data.equals(Buffer.from(serializeJsonEntry(obj)))) throw new Error('trailer.json is not in canonical form');
+  return parseTrailer(obj);
+}
+
+/** A record as read back: the decoded key-value and its exact stored bytes. */
+export interface ReadRecord {
+  main: number;
+  sub: number;
+  tombstone: boolean;
+  kv: StoredKeyValue;
+  kvBytes: Buffer;
+}
+
+export interface ArchiveReaderOptions {
+  /** How errors name the archive: its path or URL. */
+  label?: string;
+  codec?: CodecName;
+  /** The whole-file SHA-256 from the sidecar; checked at the end when given. */
+  expectedSha256?: string;
+  /** Also check the MVCC invariants (memory grows with the number of keys). */
+  checkMvcc?: boolean;
+}
+
+export interface ArchiveVerification {
+  manifest: ArchiveManifest;
+  trailer: ArchiveTrailer;
+  auth: ArchiveAuth | undefined;
+  /** SHA-256 (hex) and size of the compressed archive as read. */
+  sha256: string;
+  bytes: number;
+  /** Whether the MVCC invariants were checked. */
+  mvccChecked: boolean;
+}
+
+interface Entry {
+  name: string;
+  data: Buffer;
+}
+
+type Section = ChunkKind | 'rest';
+
+type Input = Readable | AsyncIterable<Uint8Array>;
+
+/**
+ * Reads an archive as a stream, in order: `open` returns once the manifest is read (status
+ * can stop there with `close`); then `records()`, `leases()` and `finish()`. Everything is
+ * verified on the way, but an entry's SHA-256 can only be compared when the trailer arrives:
+ * nothing read is trustworthy until `finish()` resolves. Skipping a section drains it (still
+ * checked). Any failure is an IntegrityError naming what failed.
+ */
+export class ArchiveReader {
+  private readonly label: string;
+  private readonly bytes: ByteReader;
+  private readonly decoded: Transform;
+  private readonly rawHash = createHash('sha256');
+  private rawBytes = 0;
+  private readonly seen = new Map<string, string>();
+  private readonly expected: Record<Section, number> = { records: 0, leases: 0, rest: 0 };
+  private section: Section = 'records';
+  private pending: Entry | undefined;
+  private open: { name: string; reader: ProtoReader } | undefined;
+  private tally!: ContentTally;
+  private checker: MvccChecker | undefined;
+  private auth: ArchiveAuth | undefined;
+  private consumed = false;
+  manifest!: ArchiveManifest;
+
+  private constructor(input: Input, private readonly options: ArchiveReaderOptions) {
+    this.label = options.label ?? 'archive';
+    const codec = loadZstdCodec(options.codec);
+    this.decoded = codec.decompressor();
+    pipeline(Readable.from(this.tapRaw(input), { objectMode: false }), this.decoded, () => undefined);
+    this.bytes = new ByteReader(this.decoded[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+  }
+
+  static async open(input: Input, options: ArchiveReaderOptions = {}): Promise<ArchiveReader> {
+    const reader = new ArchiveReader(input, options);
+    try {
+      await reader.readManifest();
+    } catch (err) {
+      reader.close();
+      throw err;
+    }
+    return reader;
+  }
+
+  /** Stops reading and releases the input. */
+  close(): void {
+    this.decoded.destroy();
+  }
+
+  records(): AsyncGenerator<ReadRecord> {
+    return this.items('records', (bytes, name) => this.decodeRecord(bytes, name));
+  }
+
+  async *leases(): AsyncGenerator<ArchiveLease> {
+    await this.drain(this.records());
+    yield* this.items('leases', (bytes, name) => {
+      const lease = decodeArchiveLease(bytes, `entry ${name}`);
+      this.tally.addLease();
+      return lease;
+    });
+  }
+
+  /** Reads the rest, compares everything with the trailer and returns the verified summary. */
+  async finish(): Promise<ArchiveVerification> {
+    if (this.consumed) throw new Error('ArchiveReader.finish() was called twice');
+    this.consumed = true;
+    try {
+      await this.drain(this.leases());
+      const trailer = await this.readRest();
+      this.compare(trailer);
+      await this.expectEnd();
+      const sha256 = this.rawHash.digest('hex');
+      const expected = this.options.expectedSha256?.toLowerCase();
+      if (expected !== undefined && expected !== sha256) {
+        throw this.fail(`whole-file SHA-256 ${sha256} does not match the sidecar's ${expected}`);
+      }
+      return { manifest: this.manifest, trailer, auth: this.auth, sha256, bytes: this.rawBytes, mvccChecked: this.checker !== undefined };
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private fail(detail: string, cause?: unknown): IntegrityError {
+    return archiveIntegrityError(this.label, detail, cause);
+  }
+
+  /** Runs a decoding step, turning whatever it throws into this archive's integrity error. */
+  private guard<T>(name: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof IntegrityError) throw err;
+      if (err instanceof MvccViolation) throw this.fail(`entry ${name}: MVCC invariant broken at ${err.message}`);
+      const message = (err as Error).message;
+      throw this.fail(message.startsWith('entry ') ? message : `entry ${name}: ${message}`);
+    }
+  }
+
+  private async *tapRaw(input: Input): AsyncGenerator<Buffer> {
+    const walker = new ZstdFrameWalker();
+    try {
+      for await (const piece of input as AsyncIterable<Uint8Array | string>) {
+        const chunk = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+        this.rawHash.update(chunk);
+        this.rawBytes += chunk.length;
+        walker.update(chunk);
+        yield chunk;
+      }
+      walker.end();
+    } catch (err) {
+      if (err instanceof IntegrityError) throw err;
+      throw this.fail((err as Error).message, err);
+    }
+  }
+
+  /** The next tar entry, buffered whole (entries are bounded), or undefined at the tar's end. */
+  private async nextEntry(): Promise<Entry | undefined> {
+    if (this.pending !== undefined) {
+      const entry = this.pending;
+      this.pending = undefined;
+      return entry;
+    }
+    const block = await this.readExactly(TAR_BLOCK, 'an entry header');
+    let header: ReturnType<typeof parseTarHeader>;
+    try {
+      header = parseTarHeader(block);
+    } catch (err) {
+      const last = [...this.seen.keys()].pop();
+      const reason = (err as Error).message;
+      throw this.fail(last === undefined ? `manifest is missing (the first tar header is unreadable: ${reason})` : `tar stream is corrupt (${reason}, after entry ${last})`);
+    }
+    if (header === 'end') {
+      const second = await this.readExactly(TAR_BLOCK, 'the end of the tar stream');
+      if (!second.every((b) => b === 0)) throw this.fail('tar stream is corrupt (a zero block is followed by data)');
+      return undefined;
+    }
+    const isJson = header.name.endsWith('.json');
+    const limit = isJson ? MAX_JSON_ENTRY_BYTES : MAX_ENTRY_BYTES;
+    if (header.size > limit) throw this.fail(`entry ${header.name} is ${header.size} bytes, above the ${limit}-byte limit`);
+    const data = await this.readExactly(header.size, `entry ${header.name}`);
+    const padding = await this.readExactly(tarPadding(header.size).length, `entry ${header.name}`);
+    if (!padding.every((b) => b === 0)) throw this.fail(`entry ${header.name}: tar padding is not zero`);
+    if (this.seen.has(header.name)) throw this.fail(`entry ${header.name} appears twice`);
+    if (header.name !== TRAILER_ENTRY) this.seen.set(header.name, createHash('sha256').update(data).digest('hex'));
+    return { name: header.name, data };
+  }
+
+  private async readExactly(n: number, what: string): Promise<Buffer> {
+    let buf: Buffer;
+    try {
+      buf = await this.bytes.read(n);
+    } catch (err) {
+      throw this.decodeFailure(err);
+    }
+    if (buf.length < n) throw this.fail(`archive is truncated (inside ${what}; trailer missing)`);
+    return buf;
+  }
+
+  private decodeFailure(err: unknown): IntegrityError {
+    if (err instanceof IntegrityError) return err;
+    return this.fail(`zstd stream is corrupt (${(err as Error).message})`, err);
+  }
+
+  private async readManifest(): Promise<void> {
+    const first = await this.nextEntry();
+    if (first === undefined) throw this.fail('manifest is missing (the tar stream is empty)');
+    if (first.name !== MANIFEST_ENTRY) throw this.fail(`manifest is missing (the first entry is ${first.name})`);
+    this.manifest = this.guard(MANIFEST_ENTRY, () => {
+      const obj = parseJsonObject(first.data, 'manifest.json');
+      try {
+        checkFormat(obj);
+      } catch (err) {
+        throw this.fail((err as Error).message);
+      }
+      return parseManifest(obj);
+    });
+    this.tally = new ContentTally(this.manifest);
+    if (this.options.checkMvcc === true) this.checker = new MvccChecker(this.manifest);
+  }
+
+  /**
+   * The messages of one chunk section in order. The open chunk is reader state, so a caller
+   * that stops early and a later drain together still see every message exactly once.
+   */
+  private async *items<T>(kind: ChunkKind, decode: (bytes: Buffer, name: string) => T): AsyncGenerator<T> {
+    for (;;) {
+      if (this.open === undefined || this.open.reader.done) {
+        this.open = undefined;
+        const entry = await this.nextChunk(kind);
+        if (entry === undefined) return;
+        this.open = { name: entry.name, reader: new ProtoReader(entry.data, `entry ${entry.name}`) };
+      }
+      const { name, reader } = this.open;
+      yield this.guard(name, () => decode(reader.bytes(), name));
+    }
+  }
+
+  /** The next chunk entry of `kind`, or undefined once the section is over. */
+  private async nextChunk(kind: ChunkKind): Promise<Entry | undefined> {
+    if (this.sectionRank(kind) < this.sectionRank(this.section)) return undefined;
+    this.section = kind;
+    for (;;) {
+      const entry = await this.nextEntry();
+      if (entry === undefined) throw this.fail(`archive is truncated (trailer missing after entry ${[...this.seen.keys()].pop()})`);
+      const chunk = parseChunkEntryName(entry.name);
+      if (chunk === undefined && this.isUnknownEntry(entry.name)) continue;
+      if (chunk === undefined || chunk.kind !== kind) {
+        this.pending = entry;
+        return undefined;
+      }
+      if (chunk.index !== this.expected[kind]) {
+        throw this.fail(`entry ${entry.name} is out of order (expected ${kind} chunk ${this.expected[kind]})`);
+      }
+      this.expected[kind]++;
+      return entry;
+    }
+  }
+
+  private sectionRank(section: Section): number {
+    return section === 'records' ? 0 : section === 'leases' ? 1 : 2;
+  }
+
+  /** Entries this version does not know are kept only for the trailer's checksum comparison. */
+  private isUnknownEntry(name: string): boolean {
+    return name !== MANIFEST_ENTRY && name !== TRAILER_ENTRY && name !== AUTH_ENTRY && parseChunkEntryName(name) === undefined;
+  }
+
+  private decodeRecord(bytes: Buffer, name: string): ReadRecord {
+    const raw = decodeArchiveRecord(bytes, `entry ${name}`);
+    const kv = decodeKeyValue(raw.kvBytes, `entry ${name}: record ${raw.main}_${raw.sub} key-value`);
+    this.tally.addRecord(raw.main, raw.sub, raw.tombstone, kv, raw.kvBytes);
+    this.checker?.add(raw.main, raw.sub, raw.tombstone, kv);
+    return { main: raw.main, sub: raw.sub, tombstone: raw.tombstone, kv, kvBytes: raw.kvBytes };
+  }
+
+  /** After the chunk sections: the optional auth entry, unknown entries, then the trailer. */
+  private async readRest(): Promise<ArchiveTrailer> {
+    this.section = 'rest';
+    for (;;) {
+      const entry = await this.nextEntry();
+      if (entry === undefined) throw this.fail('archive is truncated (trailer missing)');
+      if (entry.name === TRAILER_ENTRY) return this.guard(TRAILER_ENTRY, () => parseTrailerEntry(entry.data));
+      if (entry.name === AUTH_ENTRY && this.auth === undefined) {
+        this.auth = this.guard(AUTH_ENTRY, () => decodeArchiveAuth(entry.data, `entry ${AUTH_ENTRY}`));
+      } else if (!this.isUnknownEntry(entry.name)) {
+        throw this.fail(`entry ${entry.name} is out of order`);
+      }
+    }
+  }
+
+  private compare(trailer: ArchiveTrailer): void {
+    const listed = Object.keys(trailer.entries);
+    for (const [name, digest] of this.seen) {
+      const want = trailer.entries[name];
+      if (want === undefined) throw this.fail(`entry ${name} is not listed in the trailer`);
+      if (want !== digest) throw this.fail(`entry ${name}: SHA-256 mismatch`);
+    }
+    for (const name of listed) if (!this.seen.has(name)) throw this.fail(`entry ${name} listed in the trailer is missing`);
+    if (listed.join('\n') !== [...this.seen.keys()].join('\n')) throw this.fail('entries are not in the order the trailer lists them');
+    const mismatch = (what: string, archived: unknown, computed: unknown): never => {
+      throw this.fail(`trailer ${what} is ${JSON.stringify(archived)} but the records give ${JSON.stringify(computed)}`);
+    };
+    if (trailer.recordCount !== this.tally.recordCount) mismatch('recordCount', trailer.recordCount, this.tally.recordCount);
+    if (trailer.keyCount !== this.tally.keyCount) mismatch('keyCount', trailer.keyCount, this.tally.keyCount);
+    if (trailer.leaseCount !== this.tally.leaseCount) mismatch('leaseCount', trailer.leaseCount, this.tally.leaseCount);
+    const hashKV = this.tally.hashKV();
+    if (JSON.stringify(trailer.hashKV) !== JSON.stringify(hashKV)) mismatch('hashKV', trailer.hashKV, hashKV);
+    if (this.checker !== undefined) {
+      const live = this.checker.finish().liveKeys;
+      if (live !== trailer.keyCount) throw this.fail(`trailer keyCount is ${trailer.keyCount} but ${live} keys exist at revision ${this.manifest.revision}`);
+    }
+  }
+
+  private async expectEnd(): Promise<void> {
+    if (this.pending !== undefined || (await this.nextEntry()) !== undefined) throw this.fail('entries follow the trailer');
+    let atEnd: boolean;
+    try {
+      atEnd = await this.bytes.atEnd();
+    } catch (err) {
+      throw this.decodeFailure(err);
+    }
+    if (!atEnd) throw this.fail('tar stream is corrupt (data after its end)');
+  }
+
+  private async drain(items: AsyncGenerator<unknown>): Promise<void> {
+    for await (const _ of items) {
+      // reading is what checks them
+    }
+  }
+}

@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import {
+  delimiterFor,
+  encodeArchiveAuth,
+  encodeArchiveLease,
+  encodeArchiveRecord,
+  type ArchiveAuth,
+  type ArchiveLease,
+} from '../api/archivepb.js';
+import { encodeKeyValue, type StoredKeyValue } from '../api/mvccpb.js';
+import { StrataError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { loadZstdCodec, resolveLevel, type CodecName } from './codecs.js';
+import {
+  AUTH_ENTRY,
+  chunkEntryName,
+  DEFAULT_CHUNK_BYTES,
+  MANIFEST_ENTRY,
+  MAX_ENTRY_BYTES,
+  TRAILER_ENTRY,
+  type ChunkKind,
+} from './format.js';
+import { serializeJsonEntry } from './json-fields.js';
+import { buildManifest, type ArchiveManifest, type ManifestInput } from './manifest.js';
+import { ContentTally } from './tally.js';
+import { TAR_END, tarHeader, tarPadding } from './tar.js';
+import type { ArchiveTrailer } from './trailer.js';
+
+/** One stored MVCC revision handed to the writer. */
+export interface ArchiveRecord {
+  main: number;
+  sub: number;
+  tombstone: boolean;
+  kv: StoredKeyValue;
+  /** The stored bytes of `kv` when the source has them (they are written verbatim). */
+  kvBytes?: Buffer;
+}
+
+export interface ArchiveWriterOptions {
+  manifest: ManifestInput;
+  /** zstd level, 1..19 (default 3); lowered with a warning where the codec cannot reach it. */
+  level?: number;
+  codec?: CodecName;
+  /** Size at which chunk entries are closed (default 4 MiB). */
+  chunkBytes?: number;
+  logger?: Logger;
+}
+
+export interface ArchiveWriteSummary {
+  manifest: ArchiveManifest;
+  trailer: ArchiveTrailer;
+  /** SHA-256 (hex) of the whole compressed archive: the sidecar's content. */
+  sha256: string;
+  /** Size of the compressed archive. */
+  bytes: number;
+}
+
+type Phase = 'records' | 'leases' | 'auth' | 'closed';
+const phaseOrder: Phase[] = ['records', 'leases', 'auth', 'closed'];
+
+/** Hashes and counts the compressed bytes on their way out. */
+class DigestPassThrough extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly onDone: (sha256: string, bytes: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    this.onDone(this.hash.digest('hex'), this.bytes);
+    callback();
+  }
+}
+
+/**
+ * Streams an archive: manifest first, then records, leases and auth in that order, then the
+ * trailer. Holds at most one chunk entry (about `chunkBytes`) plus the compressor's window.
+ * Each write resolves when its bytes are accepted downstream, so awaiting it is the
+ * backpressure; the caller must await each write before the next one and read `output`.
+ */
+export class ArchiveWriter {
+  readonly output: Readable;
+  readonly manifest: ArchiveManifest;
+  readonly codec: CodecName;
+  readonly level: number;
+  private readonly compressor: Transform;
+  private readonly chunkBytes: number;
+  private readonly mtime: number;
+  private readonly tally: ContentTally;
+  private readonly entries: Record<string, string> = {};
+  private readonly chunkIndex: Record<ChunkKind, number> = { records: 0, leases: 0 };
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private phase: Phase = 'records';
+  private queue: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+  private finishing = false;
+  private readonly digest: Promise<{ sha256: string; bytes: number }>;
+
+  constructor(options: ArchiveWriterOptions) {
+    const logger = options.logger ?? silentLogger;
+    const codec = loadZstdCodec(options.codec);
+    this.codec = codec.name;
+    this.level = resolveLevel(codec, options.level, logger);
+    this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_ENTRY_BYTES);
+    this.manifest = buildManifest(options.manifest, { codec: codec.name, level: this.level }, this.chunkBytes);
+    this.mtime = Math.floor(Date.parse(this.manifest.createdAt) / 1000);
+    this.tally = new ContentTally(this.manifest);
+    this.compressor = codec.compressor(this.level);
+    let resolveDigest: (value: { sha256: string; bytes: number }) => void = () => undefined;
+    this.digest = new Promise((resolve) => {
+      resolveDigest = resolve;
+    });
+    const out = new DigestPassThrough((sha256, bytes) => resolveDigest({ sha256, bytes }));
+    this.output = out;
+    pipeline(this.compressor, out, (err) => {
+      if (err) this.failure ??= err;
+    });
+    this.enqueue(() => this.writeEntry(MANIFEST_ENTRY, [Buffer.from(serializeJsonEntry(this.manifest))]));
+  }
+
+  writeRecord(record: ArchiveRecord): Promise<void> {
+    this.enterPhase('records', 'a record');
+    const kvBytes = record.kvBytes ?? encodeKeyValue(record.kv);
+    this.tallied(() => this.tally.addRecord(record.main, record.sub, record.tombstone, record.kv, kvBytes));
+    const encoded = encodeArchiveRecord(record.main, record.sub, record.tombstone, kvBytes);
+    if (encoded.length > MAX_ENTRY_BYTES) {
+      throw new StrataError(
+        'STRATA_ARCHIVE_RECORD_TOO_LARGE',
+        `Cannot archive revision ${record.main}_${record.sub}: its value is ${encoded.length} bytes, above the archive's ${MAX_ENTRY_BYTES}-byte record limit`,
+      );
+    }
+    return this.append('records', encoded);
+  }
+
+  writeLease(lease: ArchiveLease): Promise<void> {
+    this.enterPhase('leases', 'a lease');
+    this.tally.addLease();
+    return this.append('leases', encodeArchiveLease(lease));
+  }
+
+  writeAuth(auth: ArchiveAuth): Promise<void> {
+    this.enterPhase('auth', 'the auth data');
+    this.phase = 'closed';
+    return this.enqueue(() => this.writeEntry(AUTH_ENTRY, [encodeArchiveAuth(auth)]));
+  }
+
+  /** Writes the trailer and ends the stream; resolves once `output` has produced every byte. */
+  async finish(): Promise<ArchiveWriteSummary> {
+    if (this.finishing) throw new StrataError('STRATA_ARCHIVE_ORDER', 'Archive writer: finish() was called twice');
+    this.enterPhase('closed', 'the trailer');
+    this.finishing = true;
+    const trailer: ArchiveTrailer = {
+      recordCount: this.tally.recordCount,
+      keyCount: this.tally.keyCount,
+      leaseCount: this.tally.leaseCount,
+      hashKV: this.tally.hashKV(),
+      entries: this.entries,
+    };
+    await this.enqueue(async () => {
+      const trailerBytes = Buffer.from(serializeJsonEntry(trailer));
+      await this.write(tarHeader(TRAILER_ENTRY, trailerBytes.length, this.mtime));
+      await this.write(trailerBytes);
+      await this.write(tarPadding(trailerBytes.length));
+      await this.write(TAR_END);
+      this.compressor.end();
+    });
+    const { sha256, bytes } = await Promise.race([this.digest, this.failed()]);
+    return { manifest: this.manifest, trailer: { ...trailer, entries: { ...this.entries } }, sha256, bytes };
+  }
+
+  /** Stops writing: `output` errors with `reason` and pending writes reject. */
+  abort(reason: Error): void {
+    this.failure ??= reason;
+    this.phase = 'closed';
+    this.compressor.destroy(reason);
+  }
+
+  private enterPhase(phase: Phase, what: string): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (phaseOrder.indexOf(phase) < phaseOrder.indexOf(this.phase)) {
+      throw new StrataError('STRATA_ARCHIVE_ORDER', `Archive writer got ${what} after the ${this.phase} part: write records, then leases, then auth, then finish`);
+    }
+    if (phase !== this.phase) {
+      this.flushChunk();
+      this.phase = phase;
+    }
+  }
+
+  private tallied(add: () => void): void {
+    try {
+      add();
+    } catch (err) {
+      throw new StrataError('STRATA_ARCHIVE_INPUT', `Cannot archive: ${(err as Error).message}`);
+    }
+  }
+
+  private append(kind: ChunkKind, message: Buffer): Promise<void> {
+    const delimiter = delimiterFor(message.length);
+    this.parts.push(delimiter, message);
+    this.partsBytes += delimiter.length + message.length;
+    // Resolving at once lets the source fill the next chunk while the last one compresses.
+    if (this.partsBytes < this.chunkBytes) return Promise.resolve();
+    return this.flushChunk(kind);
+  }
+
+  /** Queues the open chunk as an entry of the current phase's kind. */
+  private flushChunk(kind: ChunkKind | undefined = this.phase === 'leases' ? 'leases' : 'records'): Promise<void> {
+    if (this.parts.length === 0) return this.queue;
+    const parts = this.parts;
+    this.parts = [];
+    this.partsBytes = 0;
+    const name = chunkEntryName(kind, this.chunkIndex[kind]++);
+    return this.enqueue(() => this.writeEntry(name, [Buffer.concat(parts)]));
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(work);
+    // A failed write is reported by the next call; keep the rejection from going unhandled.
+    this.queue.catch((err: unknown) => {
+      this.failure ??= err as Error;
+    });
+    return this.queue;
+  }
+
+  private async writeEntry(name: string, data: Buffer[]): Promise<void> {
+    const body = data.length === 1 ? data[0]! : Buffer.concat(data);
+    this.entries[name] = createHash('sha256').update(body).digest('hex');
+    await this.write(tarHeader(name, body.length, this.mtime));
+    await this.write(body);
+    await this.write(tarPadding(body.length));
+  }
+
+  private write(buf: Buffer): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (buf.length === 0 || this.compressor.write(buf)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => {
+        this.compressor.off('drain', onDrain);
+        this.compressor.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onClose = (): void => done(this.failure ?? new Error('archive output closed before the archive was complete'));
+      this.compressor.on('drain', onDrain);
+      this.compressor.on('close', onClose);
+    });
+  }
+
+  private failed(): Promise<never> {
+    return new Promise((_resolve, reject) => {
+      if (this.failure !== undefined) reject(this.failure);
+      this.output.once('error', reject);
+      this.output.once('close', () => reject(this.failure ?? new Error('archive output closed before the archive was complete')));
+    });
+  }
+}
