@@ -21,9 +21,10 @@ interface WasmModule {
 
 const require = createRequire(import.meta.url);
 
-function loadModule(): Promise<WasmModule> {
+/** A fresh instance. The emscripten module has a then() of its own, so it travels wrapped. */
+function loadModule(): Promise<{ module: WasmModule }> {
   const loader = require('zstd-codec/lib/module.js') as { run(onReady: (module: WasmModule) => void): void };
-  return new Promise((resolve) => loader.run(resolve));
+  return new Promise((resolve) => loader.run((module) => resolve({ module })));
 }
 
 /** Throws when the package is not installed. */
@@ -40,7 +41,7 @@ class WasmZstdTransform extends Transform {
 
   constructor(private readonly mode: 'compress' | 'decompress', level: number) {
     super();
-    this.ready = loadModule().then((module) => {
+    this.ready = loadModule().then(({ module }) => {
       const binding = mode === 'compress' ? new module.ZstdCompressStreamBinding() : new module.ZstdDecompressStreamBinding();
       if (!(mode === 'compress' ? binding.begin(level) : binding.begin())) throw new Error(`zstd-codec: cannot start a ${mode} stream`);
       this.binding = binding;
