@@ -29,6 +29,7 @@ export interface MemberHooks {
   onPersisted?(member: Member, rd: Ready): void;
   onApply?(member: Member, entry: Entry): void;
   onRestoreSnapshot?(member: Member, snap: Snapshot): void;
+  onConfChange?(member: Member, before: ConfState, after: ConfState): void;
 }
 
 const encoder = new TextEncoder();
@@ -145,7 +146,9 @@ export class Member {
       const cc = decodeConfChangeEntry(e);
       if (cc !== undefined) {
         try {
+          const before = this.confState;
           this.confState = node.applyConfChange(cc);
+          this.hooks.onConfChange?.(this, before, this.confState);
         } catch (err) {
           if (!isRaftError(err, 'RAFT_INVALID_CONF_CHANGE')) throw err;
           this.refusedConfChanges++;
