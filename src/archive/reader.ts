@@ -77,7 +77,7 @@ interface Entry {
 
 type Section = ChunkKind | 'rest';
 
-type Input = Readable | AsyncIterable<Uint8Array>;
+type Input = Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /**
  * Reads an archive as a stream, in order: `open` returns once the manifest is read (status
@@ -96,7 +96,6 @@ export class ArchiveReader {
   private readonly expected: Record<Section, number> = { records: 0, leases: 0, rest: 0 };
   private section: Section = 'records';
   private pending: Entry | undefined;
-  private open: { name: string; reader: ProtoReader } | undefined;
   private tally!: ContentTally;
   private checker: MvccChecker | undefined;
   private auth: ArchiveAuth | undefined;
@@ -127,17 +126,27 @@ export class ArchiveReader {
     this.decoded.destroy();
   }
 
-  records(): AsyncGenerator<ReadRecord> {
-    return this.items('records', (bytes, name) => this.decodeRecord(bytes, name));
+  /** The records in order, one chunk entry's worth at a time (a few MiB). */
+  recordBatches(): AsyncGenerator<ReadRecord[]> {
+    return this.batches('records', (bytes, name) => this.decodeRecord(bytes, name));
   }
 
-  async *leases(): AsyncGenerator<ArchiveLease> {
-    await this.drain(this.records());
-    yield* this.items('leases', (bytes, name) => {
+  async *records(): AsyncGenerator<ReadRecord> {
+    for await (const batch of this.recordBatches()) yield* batch;
+  }
+
+  /** The leases, a chunk at a time; drains whatever records were not read. */
+  async *leaseBatches(): AsyncGenerator<ArchiveLease[]> {
+    await this.drain(this.recordBatches());
+    yield* this.batches('leases', (bytes, name) => {
       const lease = decodeArchiveLease(bytes, `entry ${name}`);
       this.tally.addLease();
       return lease;
     });
+  }
+
+  async *leases(): AsyncGenerator<ArchiveLease> {
+    for await (const batch of this.leaseBatches()) yield* batch;
   }
 
   /** Reads the rest, compares everything with the trailer and returns the verified summary. */
@@ -145,7 +154,7 @@ export class ArchiveReader {
     if (this.consumed) throw new Error('ArchiveReader.finish() was called twice');
     this.consumed = true;
     try {
-      await this.drain(this.leases());
+      await this.drain(this.leaseBatches());
       const trailer = await this.readRest();
       this.compare(trailer);
       await this.expectEnd();
@@ -260,19 +269,24 @@ export class ArchiveReader {
   }
 
   /**
-   * The messages of one chunk section in order. The open chunk is reader state, so a caller
-   * that stops early and a later drain together still see every message exactly once.
+   * The messages of one chunk section, decoded (and so checked) a whole chunk at a time: a
+   * caller that stops inside a batch loses nothing a later drain would have to check.
    */
-  private async *items<T>(kind: ChunkKind, decode: (bytes: Buffer, name: string) => T): AsyncGenerator<T> {
+  private async *batches<T>(kind: ChunkKind, decode: (bytes: Buffer, name: string) => T): AsyncGenerator<T[]> {
     for (;;) {
-      if (this.open === undefined || this.open.reader.done) {
-        this.open = undefined;
+      const batch: T[] = [];
+      try {
         const entry = await this.nextChunk(kind);
         if (entry === undefined) return;
-        this.open = { name: entry.name, reader: new ProtoReader(entry.data, `entry ${entry.name}`) };
+        const reader = new ProtoReader(entry.data, `entry ${entry.name}`);
+        this.guard(entry.name, () => {
+          while (!reader.done) batch.push(decode(reader.bytes(), entry.name));
+        });
+      } catch (err) {
+        this.close();
+        throw err;
       }
-      const { name, reader } = this.open;
-      yield this.guard(name, () => decode(reader.bytes(), name));
+      yield batch;
     }
   }
 
