@@ -13,7 +13,7 @@ import type {
   ResponseHeader,
   TxnRequest,
 } from '../api/etcd-types.js';
-import { StrataError, UsageError, errorMessage } from '../util/errors.js';
+import { UsageError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { InternalRequest } from './apply/internal-request.js';
 import { KvApplier, type ApplyResult } from './apply/kv-applier.js';
@@ -72,6 +72,8 @@ export class EtcdServer implements EtcdServerApi {
   private fatal: unknown;
   private snapshotting = false;
   private lastSnapshotIndex = 0;
+  /** The last log index applied, counting entries that carry no request (a new term's empty entry). */
+  private appliedIndex = 0;
   private stopped = false;
   private readonly metrics = new MetricsRegistry();
   private readonly proposalsCommitted = this.metrics.counter('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.');
@@ -109,7 +111,6 @@ export class EtcdServer implements EtcdServerApi {
         `--initial-cluster lists ${config.initialCluster.size} members, but this build of strata server runs single-member clusters only; give --initial-cluster ${config.name}=<peer URL>`,
       );
     }
-    const memberId = computeMemberId(config.initialAdvertisePeerUrls, config.initialClusterToken);
     const lock = await lockDataDir(config.dataDir, { logger });
     let applier: KvApplier | undefined;
     let wal: Wal | undefined;
@@ -121,7 +122,7 @@ export class EtcdServer implements EtcdServerApi {
         minLeaseTtl: minLeaseTtl(config),
         quotaBackendBytes: config.quotaBackendBytes,
       });
-      const clusterId = bootstrapMembership(applier, config, memberId);
+      const { memberId, clusterId } = bootstrapMembership(applier, config, logger);
       let replay: WalReplay | undefined;
       if (await Wal.exists(paths.wal)) {
         ({ wal, replay } = await Wal.open(paths.wal, { logger }));
@@ -137,7 +138,7 @@ export class EtcdServer implements EtcdServerApi {
         onCommitted: (entries) => server.applyCommitted(entries),
         onFatal: (err) => server.onFatal(err),
       });
-      server.lastSnapshotIndex = applier.consistentIndex;
+      server.lastSnapshotIndex = server.appliedIndex;
       const bound = await server.serve();
       server.startTimers();
       logger.info('serving client traffic', {
@@ -166,6 +167,7 @@ export class EtcdServer implements EtcdServerApi {
       for (const entry of batch) term = Math.max(term, entry.term);
     }
     const lastIndex = replay.lastIndex;
+    this.appliedIndex = Math.max(this.applier.consistentIndex, lastIndex);
     if (replayed > 0) this.logger.info('replayed the WAL into the backend', { entries: replayed, 'applied-index': this.applier.consistentIndex });
     return { term, lastIndex };
   }
@@ -275,6 +277,8 @@ export class EtcdServer implements EtcdServerApi {
   }
 
   private applyEntries(entries: WalEntry[]): void {
+    const last = entries.at(-1);
+    if (last) this.appliedIndex = Math.max(this.appliedIndex, last.index);
     const decoded: Array<{ index: number; request: InternalRequest; requestId: bigint }> = [];
     for (const entry of entries) {
       if (entry.data.length === 0) continue;
@@ -301,7 +305,7 @@ export class EtcdServer implements EtcdServerApi {
 
   /** After --snapshot-count entries: make the backend durable and drop the WAL before it. */
   private maybeSnapshot(): void {
-    const applied = this.applier.consistentIndex;
+    const applied = this.appliedIndex;
     if (this.snapshotting || applied - this.lastSnapshotIndex < this.config.snapshotCount) return;
     this.snapshotting = true;
     const term = this.log.term;
@@ -430,7 +434,7 @@ export class EtcdServer implements EtcdServerApi {
       leader: this.memberId.toString(),
       raftIndex: String(this.log.commitIndex),
       raftTerm: String(this.log.term),
-      raftAppliedIndex: String(this.applier.consistentIndex),
+      raftAppliedIndex: String(this.appliedIndex),
       errors: this.applier.alarms().map((a) => `memberID:${a.memberID} alarm:${a.alarm} `),
       isLearner: false,
     };
@@ -479,27 +483,30 @@ function minLeaseTtl(config: ServerConfig): number {
  * cluster) in the backend; later starts check that the flags still describe the same
  * cluster, as etcd refuses a data dir of another cluster.
  */
-function bootstrapMembership(applier: KvApplier, config: ServerConfig, memberId: bigint): bigint {
-  const recorded = applier.meta.getBigInt(MetaKey.clusterId);
-  const members = applier.members.list();
-  if (recorded !== undefined) {
-    const me = members.find((m) => m.id === memberId);
-    if (!me) {
-      throw new StrataError(
-        'STRATA_MEMBER_MISMATCH',
-        `Data dir '${config.dataDir}' belongs to another member (its members: ${members.map((m) => `${m.name}=${formatId(m.id)}`).join(', ')}); check --name, --initial-advertise-peer-urls and --initial-cluster-token, or use another --data-dir`,
-      );
+function bootstrapMembership(applier: KvApplier, config: ServerConfig, logger: Logger): { memberId: bigint; clusterId: bigint } {
+  const recordedCluster = applier.meta.getBigInt(MetaKey.clusterId);
+  const recordedMember = applier.meta.getBigInt(MetaKey.memberId);
+  if (recordedCluster !== undefined && recordedMember !== undefined) {
+    // As etcd: an initialised data dir keeps its identity; --initial-* flags only bootstrap.
+    const me = applier.members.list().find((m) => m.id === recordedMember);
+    if (me && me.name !== config.name) {
+      logger.warn('--name differs from the name this data dir was created with; keeping the recorded one', {
+        recorded: me.name,
+        given: config.name,
+      });
     }
-    if (me.clientUrls.join(',') !== config.advertiseClientUrls.join(',')) {
+    if (me && me.clientUrls.join(',') !== config.advertiseClientUrls.join(',')) {
       applier.backend.transaction(() => applier.members.put({ ...me, clientUrls: config.advertiseClientUrls }));
     }
-    return recorded;
+    logger.info('restarting member from its data dir', { 'member-id': formatId(recordedMember), 'cluster-id': formatId(recordedCluster) });
+    return { memberId: recordedMember, clusterId: recordedCluster };
   }
   if (config.initialClusterState === 'existing') {
     throw new UsageError(
       `--initial-cluster-state existing needs a cluster to join, which this build cannot do yet; start with --initial-cluster-state new`,
     );
   }
+  const memberId = computeMemberId(config.initialAdvertisePeerUrls, config.initialClusterToken);
   const clusterId = computeClusterId([memberId]);
   applier.backend.transaction(() => {
     applier.meta.putBigInt(MetaKey.clusterId, clusterId);
@@ -512,7 +519,7 @@ function bootstrapMembership(applier: KvApplier, config: ServerConfig, memberId:
       isLearner: false,
     });
   });
-  return clusterId;
+  return { memberId, clusterId };
 }
 
 /** The response of an applied entry of the given kind. */

@@ -1,0 +1,63 @@
+// Starts `bin/strata server` as a child process, as a user would, on free loopback ports.
+import { freePort, startStrata, type RunningProcess } from '../support/index.js';
+
+export interface StrataServerProcess {
+  endpoint: string; // host:port
+  clientUrl: string;
+  dataDir: string;
+  args: string[];
+  running: RunningProcess;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for the exit. */
+  kill9(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir: string;
+  name?: string;
+  clientPort?: number;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** https client URL (give the TLS flags in extraArgs). */
+  tls?: boolean;
+}
+
+/** The flags of a one-member cluster on loopback, as the reference notes start etcd. */
+export async function serverArgs(options: StartOptions): Promise<{ args: string[]; clientUrl: string; clientPort: number }> {
+  const name = options.name ?? 's1';
+  const clientPort = options.clientPort ?? (await freePort());
+  const peerPort = await freePort();
+  const clientUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    'server',
+    '--name', name,
+    '--data-dir', options.dataDir,
+    '--listen-client-urls', clientUrl,
+    '--advertise-client-urls', clientUrl,
+    '--listen-peer-urls', peerUrl,
+    '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', `${name}=${peerUrl}`,
+    ...(options.extraArgs ?? []),
+  ];
+  return { args, clientUrl, clientPort };
+}
+
+export async function startStrataServer(options: StartOptions): Promise<StrataServerProcess> {
+  const { args, clientUrl, clientPort } = await serverArgs(options);
+  // A server runs until the test stops it; the harness' kill timer is only a backstop.
+  const running = startStrata(args, { ...(options.env ? { env: options.env } : {}), timeoutMs: 20 * 60_000 });
+  await running.waitFor((_out, err) => err.includes('"serving client traffic"'), 30_000, 'the server to serve');
+  return {
+    endpoint: `127.0.0.1:${clientPort}`,
+    clientUrl,
+    dataDir: options.dataDir,
+    args,
+    running,
+    stop: async () => (await running.stop('SIGTERM')).code,
+    kill9: async () => {
+      await running.stop('SIGKILL');
+    },
+  };
+}
