@@ -30,11 +30,12 @@ export interface EtcdProcess {
   stop(): Promise<void>;
 }
 
-const readyLine = 'ready to serve client requests';
+// etcd 3.4 logs this once the member has joined (a single member elected itself) and serves clients.
+const readyLine = '"msg":"serving client traffic';
 
 /**
  * Starts Debian's etcd on 127.0.0.1 with free client and peer ports and waits until it
- * reports it serves clients (a single member has elected itself by then), within 30 s.
+ * logs that it serves client traffic, within 30 s.
  */
 export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdProcess> {
   const name = options.name ?? 'etcd-test';
@@ -63,7 +64,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdProcess>
   const launch = async (): Promise<void> => {
     const child = new RunningProcess('etcd', args, { timeoutMs: 3_600_000 });
     running = child;
-    await child.waitFor((_out, err) => err.includes(readyLine), 30_000, `etcd "${readyLine}"`);
+    await child.waitFor((_out, err) => err.includes(readyLine), 30_000, 'etcd serving client traffic');
   };
   const halt = async (): Promise<void> => {
     if (!running) return;

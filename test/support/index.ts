@@ -4,6 +4,7 @@
  *
  * - freePort(): a port on 127.0.0.1 the OS just handed out.
  * - tempDir(prefix, t?): a directory under os.tmpdir(), removed when test `t` ends.
+ * - seededRandom(seed): a small seeded PRNG; print the seed in failure messages.
  * - missingBinary(...names) / requireBinary(t, ...names): skip with an install hint when a
  *   program is missing; with STRATA_REQUIRE_INTEROP=1 (CI) a missing program fails instead.
  * - makeCerts(dir): CA, server (SAN 127.0.0.1, localhost) and client certificates.
@@ -31,4 +32,5 @@ export {
   type ProcessResult,
   type RunOptions,
 } from './process.js';
+export { seededRandom } from './random.js';
 export { tempDir } from './tmp.js';
