@@ -102,7 +102,7 @@ export function parseCodecName(text: string): CodecName {
  */
 export function loadZstdCodec(name?: CodecName): ZstdCodec {
   const envName = process.env.STRATA_ZSTD_CODEC;
-  const wanted = name ?? (envName ? parseCodecName(envName) : undefined);
+  const wanted = name !== undefined ? parseCodecName(name) : envName ? parseCodecName(envName) : undefined;
   if (wanted !== undefined) {
     const codec = tryLoad(wanted);
     if (codec === undefined) {
