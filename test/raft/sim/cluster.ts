@@ -8,6 +8,11 @@ import { Member, type MemberOptions } from './member.js';
 export interface ClusterOptions extends MemberOptions {
   /** Learners of the initial configuration. */
   learners?: readonly number[];
+  /**
+   * Start as a real cluster does: the voters as committed ConfChange entries (RawNode.bootstrap)
+   * rather than a configuration in an index-0 snapshot, so members added later learn it from the log.
+   */
+  bootstrap?: boolean;
 }
 
 export class Cluster {
@@ -30,10 +35,12 @@ export class Cluster {
       autoLeave: false,
     };
     for (const id of [...voters, ...(options.learners ?? [])]) {
-      const m = new Member(BigInt(id), MemoryStorage.withConfState(confState), options);
+      const m = new Member(BigInt(id), options.bootstrap === true ? new MemoryStorage() : MemoryStorage.withConfState(confState), options);
       m.start(id);
+      if (options.bootstrap === true) m.raw().bootstrap(voters.map((v) => ({ id: BigInt(v) })));
       this.members.set(m.id, m);
     }
+    this.stabilize();
   }
 
   /** Adds a member with an empty disk (it learns the configuration from the leader). */
@@ -90,8 +97,9 @@ export class Cluster {
     try {
       to.raw().step(msg);
     } catch (err) {
-      // A forwarded proposal the leader cannot take is lost, as over a real network.
-      if (!isRaftError(err, 'RAFT_PROPOSAL_DROPPED')) throw err;
+      // A forwarded proposal the leader cannot take is lost, and an answer from a member
+      // that was removed meanwhile is ignored, as a server does.
+      if (!isRaftError(err, 'RAFT_PROPOSAL_DROPPED') && !isRaftError(err, 'RAFT_STEP_PEER_NOT_FOUND')) throw err;
     }
   }
 
