@@ -70,7 +70,7 @@ export function connectReason(details: string): string {
     [/certificate has expired/, 'the server certificate has expired'],
     [/certificate required|bad certificate|unknown ca|alert/i, 'the server rejected the TLS handshake (check --cert and --key)'],
     [/before secure TLS connection was established|wrong version number|packet length too long/, 'TLS handshake failed (is the server using TLS? check http:// vs https:// and the TLS flags)'],
-    [/Protocol error|HTTP status code|Received RST_STREAM/, 'the server did not speak gRPC over this transport (check http:// vs https:// and the TLS flags)'],
+    [/Protocol error|HTTP status code|Received RST_STREAM|Failed to connect \(/, 'the server did not speak gRPC over this transport (check http:// vs https:// and the TLS flags)'],
   ];
   for (const [pattern, reason] of known) if (pattern.test(details)) return reason;
   const last = /Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/.exec(details)?.[1];

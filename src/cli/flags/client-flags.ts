@@ -64,6 +64,7 @@ function readTlsFile(flag: string, path: unknown): Buffer | undefined {
 
 /** Builds the client's options from the flags of a command that called addClientFlags. */
 export function clientOptionsFromFlags(opts: Record<string, unknown>): EtcdClientOptions {
+  silenceIpServerNameWarning();
   const ca = readTlsFile('--cacert', opts['cacert']);
   const cert = readTlsFile('--cert', opts['cert']);
   const key = readTlsFile('--key', opts['key']);
@@ -89,7 +90,10 @@ export function clientOptionsFromFlags(opts: Record<string, unknown>): EtcdClien
  * that is an IP address, as etcd endpoints usually are; the check against the certificate's
  * IP SANs still happens, so the warning is only noise in a command's output.
  */
+let warningSilenced = false;
 function silenceIpServerNameWarning(): void {
+  if (warningSilenced) return;
+  warningSilenced = true;
   const original = process.emitWarning.bind(process);
   const filtered = (warning: string | Error, ...rest: unknown[]): void => {
     const code = typeof rest[1] === 'string' ? rest[1] : (rest[0] as { code?: string } | undefined)?.code;
@@ -99,14 +103,8 @@ function silenceIpServerNameWarning(): void {
   process.emitWarning = filtered as typeof process.emitWarning;
 }
 
-let warningSilenced = false;
-
 /** Opens a client from the command's flags, runs `fn` with it and always closes it. */
 export async function withClient<T>(opts: Record<string, unknown>, fn: (client: EtcdClient) => Promise<T>): Promise<T> {
-  if (!warningSilenced) {
-    silenceIpServerNameWarning();
-    warningSilenced = true;
-  }
   const client = new EtcdClient(clientOptionsFromFlags(opts));
   try {
     return await fn(client);
