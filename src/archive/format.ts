@@ -13,7 +13,7 @@ export const AUTH_ENTRY = 'auth.pb';
 export type ChunkKind = 'records' | 'leases';
 
 /** Writers close a chunk entry once it reaches this many bytes. */
-export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /**
  * The largest entry a reader buffers. A chunk holds at least one record, so this also bounds
  * a single stored key-value (etcd's own request limit is far below it).
