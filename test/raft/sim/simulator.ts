@@ -282,7 +282,7 @@ export class Simulation {
     const m = this.rng.pick(alive);
     const ctx = `r${this.stepNo}`;
     // Linearizability: the read point may not be below anything committed before the request.
-    const floor = Math.max(0, ...alive.map((a) => a.raw().status().hardState.commit));
+    const floor = Math.max(this.invariants.highestCommitted(), ...alive.map((a) => a.raw().status().hardState.commit));
     this.pendingReads.set(ctx, { member: m.id, floor });
     m.raw().readIndex(encoder.encode(ctx));
     this.log(`readIndex ${ctx} at ${m.id} (floor ${floor})`);
