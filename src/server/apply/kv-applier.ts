@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { EtcdError } from '../../api/etcd-errors.js';
 import type { AlarmMember, AlarmType, RangeRequest } from '../../api/etcd-types.js';
 import type { Logger } from '../../util/log.js';
@@ -85,6 +86,7 @@ export class KvApplier {
   private readonly watches: WatchHub;
   private readonly quota: number;
   private readonly logger: Logger;
+  private readonly savepoint: Record<'begin' | 'release' | 'rollback', Database.Statement>;
   private applied: number;
 
   private constructor(backend: Backend, options: KvApplierOptions) {
@@ -107,6 +109,7 @@ export class KvApplier {
     this.watches = new WatchHub(this.store, { batchLimit: options.watchBatchLimit ?? 1000, schedule, logger: options.logger });
     this.quota = options.quotaBackendBytes || DEFAULT_QUOTA;
     this.applied = this.meta.getNumber(MetaKey.consistentIndex) ?? 0;
+    this.savepoint = { begin: db.prepare('SAVEPOINT entry'), release: db.prepare('RELEASE entry'), rollback: db.prepare('ROLLBACK TO entry') };
   }
 
   static open(options: KvApplierOptions): KvApplier {
@@ -175,7 +178,10 @@ export class KvApplier {
           results.push(result);
           this.applied = entry.index;
         }
-        if (this.applied !== before) this.meta.putNumber(MetaKey.consistentIndex, this.applied);
+        if (this.applied !== before) {
+          this.meta.putNumber(MetaKey.consistentIndex, this.applied);
+          if (notifications.length > 0) this.store.saveRevision();
+        }
       });
     } catch (err) {
       // The transaction rolled back: bring the in-memory state back to what is committed.
@@ -193,13 +199,20 @@ export class KvApplier {
     return results;
   }
 
-  /** One entry inside a savepoint: an etcd error undoes whatever the entry had written. */
+  /**
+   * One entry inside a savepoint: an etcd error undoes whatever the entry had written (the
+   * in-memory state only changes once an entry's writes are done).
+   */
   private applyOne(request: InternalRequest, notifications: Array<{ revision: number; changes: Change[] }>): ApplyResult {
+    this.savepoint.begin.run();
     try {
-      return this.backend.db.transaction(() => this.dispatch(request, notifications))();
+      const result = this.dispatch(request, notifications);
+      this.savepoint.release.run();
+      return result;
     } catch (err) {
+      this.savepoint.rollback.run();
+      this.savepoint.release.run();
       if (!(err instanceof EtcdError)) throw err;
-      this.store.reload();
       return { revision: this.store.currentRevision, error: err };
     }
   }

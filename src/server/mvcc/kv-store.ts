@@ -80,13 +80,17 @@ export class MvccStore {
     return new WriteTxn(this.tables, this.current, (txn, range, options) => this.range(range, options, txn.readRevision));
   }
 
-  /** Ends a write transaction: a txn that changed something takes the next revision. */
+  /**
+   * Ends a write transaction: a txn that changed something takes the next revision. The caller
+   * persists the revision with `saveRevision` before its backend transaction commits.
+   */
   commitWrite(txn: WriteTxn): number {
-    if (txn.changes.length > 0) {
-      this.current = txn.beginRevision + 1;
-      this.meta.putNumber(MetaKey.currentRevision, this.current);
-    }
+    if (txn.changes.length > 0) this.current = txn.beginRevision + 1;
     return this.current;
+  }
+
+  saveRevision(): void {
+    this.meta.putNumber(MetaKey.currentRevision, this.current);
   }
 
   /**

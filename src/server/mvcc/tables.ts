@@ -52,7 +52,7 @@ export class MvccTables {
   private readonly deleteLiveStmt: Database.Statement<[Buffer]>;
   private readonly keyAtStmt: Database.Statement<[Buffer, number], RawRev>;
   private readonly laterStmt: Database.Statement<[Buffer, number, number], { one: number }>;
-  private readonly revsAfterStmt: Database.Statement<[number, number, number, number, number], RawRev>;
+  private readonly revsAfterStmt: Database.Statement<[number, number, number, number], RawRev>;
   private readonly leaseKeysStmt: Database.Statement<[bigint], { key: Buffer }>;
   private readonly anyLiveStmt: Database.Statement<[], { one: number }>;
   private readonly anyAliveAtStmt: Database.Statement<[number], { one: number }>;
@@ -76,8 +76,7 @@ export class MvccTables {
     );
     this.laterStmt = db.prepare('SELECT 1 AS one FROM rev WHERE key = ? AND main > ? AND main <= ? LIMIT 1');
     this.revsAfterStmt = db.prepare(
-      `SELECT main, sub, tomb, key, kv FROM rev
-       WHERE (main > ? OR (main = ? AND sub > ?)) AND main <= ? ORDER BY main, sub LIMIT ?`,
+      'SELECT main, sub, tomb, key, kv FROM rev WHERE (main, sub) > (?, ?) AND main <= ? ORDER BY main, sub LIMIT ?',
     );
     this.leaseKeysStmt = db.prepare('SELECT key FROM live WHERE lease = ? ORDER BY key');
     this.anyLiveStmt = db.prepare('SELECT 1 AS one FROM live LIMIT 1');
@@ -169,15 +168,21 @@ export class MvccTables {
     return stmt.get(...c.params, rev)?.n ?? 0;
   }
 
-  /** Marshalled KeyValues of the keys that existed at `rev`, in key order; limit < 0 for all. */
+  /**
+   * Marshalled KeyValues of the keys that existed at `rev`, in key order; limit < 0 for all.
+   * Walks the key index in order and stops at the limit: a revision counts when it is a put
+   * and no later revision of its key is at or below `rev`.
+   */
   historyKvs(range: KeyRange, rev: number, limit: number): Buffer[] {
-    const c = rangeCondition(range);
+    const c = rangeCondition(range, 'r');
     const stmt = this.stmt<unknown[], { kv: Buffer }>(
       `historyKvs:${c.shape}`,
-      () => `SELECT r.kv AS kv FROM (${this.latestAtSql(c.sql)}) AS h JOIN rev AS r ON r.main = h.main AND r.sub = h.sub
-             WHERE h.tomb = 0 ORDER BY h.key LIMIT ?`,
+      () => `SELECT r.kv AS kv FROM rev AS r INDEXED BY rev_by_key
+             WHERE ${c.sql} AND r.main <= ? AND r.tomb = 0
+               AND NOT EXISTS (SELECT 1 FROM rev AS n WHERE n.key = r.key AND n.main > r.main AND n.main <= ?)
+             ORDER BY r.key LIMIT ?`,
     );
-    return stmt.all(...c.params, rev, limit).map((r) => r.kv);
+    return stmt.all(...c.params, rev, rev, limit).map((r) => r.kv);
   }
 
   /** The latest revision of `key` at or below `rev`, tombstone or not. */
@@ -193,7 +198,7 @@ export class MvccTables {
 
   /** Up to `limit` revisions after (main, sub) with main <= upTo, in revision order. */
   revisionsAfter(main: number, sub: number, upTo: number, limit: number): RevRow[] {
-    return this.revsAfterStmt.all(main, main, sub, upTo, limit).map(toRevRow);
+    return this.revsAfterStmt.all(main, sub, upTo, limit).map(toRevRow);
   }
 
   /** Keys attached to a lease, sorted as etcd sorts them before revoking. */
