@@ -27,6 +27,7 @@ export class LeaseKeeper {
   private call: KeepAliveCall | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private renewals = 0;
   private readonly done: Promise<void>;
 
   constructor(transport: Transport, leaseId: string, events: LeaseKeeperEvents) {
@@ -51,28 +52,28 @@ export class LeaseKeeper {
 
   private async run(): Promise<void> {
     for (let attempt = 0; !this.stopped; ) {
-      const renewedBefore = this.ttlSeconds;
-      const failed = await this.session();
+      const renewedBefore = this.renewals;
+      await this.session();
       if (this.stopped) return;
-      if (!failed) attempt = 0;
-      else if (this.ttlSeconds === renewedBefore) attempt++;
+      // A stream that renewed before it broke starts the backoff over.
+      attempt = this.renewals > renewedBefore ? 0 : attempt + 1;
       await delay(backoffDelay(this.transport.settings.retry, attempt, this.transport.settings.random), this.abort.signal);
     }
   }
 
-  /** One stream's life; resolves true when it ended by a failure. */
-  private async session(): Promise<boolean> {
+  /** One stream's life, until it breaks or the keeper stops. */
+  private async session(): Promise<void> {
     let connection;
     try {
       connection = await this.transport.connect(Date.now() + this.transport.settings.requestTimeoutMs, this.abort.signal);
     } catch {
-      return true;
+      return;
     }
-    if (this.stopped) return false;
+    if (this.stopped) return;
     const stub = connection.stubs.Lease as unknown as { LeaseKeepAlive(metadata: Metadata): KeepAliveCall };
     const call = stub.LeaseKeepAlive(new Metadata());
     this.call = call;
-    return new Promise<boolean>((resolve) => {
+    return new Promise<void>((resolve) => {
       const send = (): void => {
         if (!this.stopped) call.write({ ID: this.leaseId });
       };
@@ -84,16 +85,17 @@ export class LeaseKeeper {
           return;
         }
         this.ttlSeconds = ttl;
+        this.renewals++;
         this.events.onRenewed?.(ttl);
         this.timer = setTimeout(send, Math.max(500, (ttl * 1000) / 3));
       });
-      const finish = (failed: boolean): void => {
+      const finish = (): void => {
         if (this.timer) clearTimeout(this.timer);
         if (this.call === call) this.call = undefined;
-        resolve(failed);
+        resolve();
       };
-      call.on('error', () => finish(true));
-      call.on('end', () => finish(true));
+      call.on('error', finish);
+      call.on('end', finish);
       send();
     });
   }
