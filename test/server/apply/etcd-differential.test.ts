@@ -2,32 +2,13 @@
 // KvApplier directly; Range results at several revisions and HashKV must be identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../../../src/api/etcd-proto.js';
 import type { KeyValue, RangeRequest, RequestOp, TxnRequest } from '../../../src/api/etcd-types.js';
 import { EtcdError } from '../../../src/api/etcd-errors.js';
 import type { InternalRequest } from '../../../src/server/apply/internal-request.js';
+import { requireBinary, startEtcd as startEtcdProcess } from '../../support/index.js';
 import { Harness, cmp, delReq, op, putReq, rangeReq, seededRandom, txnReq } from './fixtures.js';
-
-const etcdBinary = spawnSync('etcd', ['--version']).status === 0;
-const requireInterop = process.env['STRATA_REQUIRE_INTEROP'] === '1';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 type Unary = (method: string, request: unknown) => Promise<Record<string, unknown>>;
 
@@ -63,49 +44,20 @@ interface Etcd {
   stop(): Promise<void>;
 }
 
-async function startEtcd(dir: string): Promise<Etcd> {
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const child: ChildProcess = spawn(
-    'etcd',
-    [
-      '--name', 'diff', '--data-dir', join(dir, 'etcd'),
-      '--listen-client-urls', client, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `diff=${peer}`, '--log-level', 'error',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+/** Debian's etcd on free loopback ports, with gRPC clients for the services the test uses. */
+async function startEtcd(): Promise<Etcd> {
+  const etcd = await startEtcdProcess({ name: 'diff' });
   const services = etcdServices();
-  const address = `127.0.0.1:${clientPort}`;
   const creds = grpc.credentials.createInsecure();
-  const clients = [new services.KV(address, creds), new services.Lease(address, creds), new services.Maintenance(address, creds)];
+  const clients = [new services.KV(etcd.endpoint, creds), new services.Lease(etcd.endpoint, creds), new services.Maintenance(etcd.endpoint, creds)];
   const [kv, lease, maintenance] = clients.map(unaryCaller) as [Unary, Unary, Unary];
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await maintenance('Status', {});
-      break;
-    } catch (err) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        child.kill('SIGKILL');
-        throw new Error(`etcd did not become ready: ${String(err)}; stderr: ${stderr.slice(-2000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100)); // polling a starting process: no event to wait on
-    }
-  }
   return {
     kv,
     lease,
     maintenance,
     stop: async () => {
       for (const c of clients) c.close();
-      child.kill('SIGTERM');
-      await exited;
+      await etcd.stop();
     },
   };
 }
@@ -122,17 +74,12 @@ function rangeText(r: { kvs: KeyValue[]; more: boolean; count: string }, ordered
 }
 
 test('differential: a seeded random history gives identical ranges and HashKV on etcd 3.4 and KvApplier', async (t) => {
-  if (!etcdBinary) {
-    if (requireInterop) assert.fail('etcd is not installed but STRATA_REQUIRE_INTEROP=1: apt-get install etcd-server');
-    t.skip('etcd not installed: apt-get install etcd-server');
-    return;
-  }
+  if (!requireBinary(t, 'etcd')) return;
   const seed = Number(process.env['STRATA_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
   const where = `(seed ${seed}; rerun with STRATA_SEED=${seed})`;
   const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const dir = mkdtempSync(join(tmpdir(), 'strata-diff-'));
-  const etcd = await startEtcd(dir);
+  const etcd = await startEtcd();
   const h = new Harness({ minLeaseTtl: 5 });
   try {
     const leases: bigint[] = [];
@@ -346,6 +293,5 @@ test('differential: a seeded random history gives identical ranges and HashKV on
   } finally {
     await etcd.stop();
     h.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

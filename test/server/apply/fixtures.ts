@@ -16,6 +16,8 @@ import type { InternalRequest } from '../../../src/server/apply/internal-request
 import { KvApplier, type ApplyResult, type KvApplierOptions } from '../../../src/server/apply/kv-applier.js';
 import { silentLogger } from '../../../src/util/log.js';
 
+export { seededRandom } from '../../support/random.js';
+
 export const b = (s: string): Buffer => Buffer.from(s);
 
 export function putReq(key: string, value: string, extra: Partial<PutRequest> = {}): PutRequest {
@@ -119,18 +121,6 @@ export class Harness {
     this.applier.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** A small seeded PRNG (mulberry32) so failures can be replayed from the printed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs scheduled background steps (compaction, watch catch-up) by hand. */
