@@ -25,20 +25,33 @@ async function targets(client: EtcdClient, opts: Opts): Promise<string[]> {
   return members.members.flatMap((m) => m.clientURLs);
 }
 
-/** Asks each endpoint on its own (no failover to another member), in order. */
-async function perEndpoint<T>(client: EtcdClient, endpoints: string[], ask: (one: EtcdClient) => Promise<T>): Promise<Array<T | Error>> {
-  return Promise.all(
+/**
+ * Asks each endpoint on its own (no failover to another member), in order. Failures are
+ * reported one line each on stderr, as etcdctl does, and counted; the answers are returned.
+ */
+async function perEndpoint<T>(
+  client: EtcdClient,
+  opts: Opts,
+  what: string,
+  ask: (one: EtcdClient) => Promise<T>,
+): Promise<{ answers: Array<{ endpoint: string; answer: T }>; failures: number }> {
+  const endpoints = await targets(client, opts);
+  const results = await Promise.all(
     endpoints.map(async (endpoint) => {
       const one = client.atEndpoint(endpoint);
       try {
-        return await ask(one);
+        return { endpoint, answer: await ask(one) };
       } catch (err) {
-        return err instanceof Error ? err : new Error(String(err));
+        process.stderr.write(`Failed to get the ${what} of endpoint ${endpoint} (${errorMessage(err)})\n`);
+        return undefined;
       } finally {
         one.close();
       }
     }),
   );
+  const answers: Array<{ endpoint: string; answer: T }> = [];
+  for (const result of results) if (result !== undefined) answers.push(result as { endpoint: string; answer: T });
+  return { answers, failures: results.length - answers.length };
 }
 
 function emit(printed: Printed): void {
@@ -58,15 +71,10 @@ export function registerEndpointCommands(program: Command): void {
     action(async (opts: Opts) => {
       const output = outputFromFlags(opts);
       const failures = await withClient(opts, async (client) => {
-        const endpoints = await targets(client, opts);
-        const results = await perEndpoint(client, endpoints, (one) => one.status());
-        const list: EndpointStatus[] = [];
-        results.forEach((result, i) => {
-          if (result instanceof Error) process.stderr.write(`Failed to get the status of endpoint ${endpoints[i]} (${errorMessage(result)})\n`);
-          else list.push({ endpoint: endpoints[i]!, status: result });
-        });
+        const { answers, failures } = await perEndpoint(client, opts, 'status', (one) => one.status());
+        const list: EndpointStatus[] = answers.map(({ endpoint, answer }) => ({ endpoint, status: answer }));
         emit(printEndpointStatus(list, output));
-        return results.length - list.length;
+        return failures;
       });
       if (failures > 0) throw new StrataError('ETCD_ENDPOINT_STATUS', `could not get the status of ${failures} endpoint(s)`);
     }),
@@ -92,15 +100,10 @@ export function registerEndpointCommands(program: Command): void {
         const rev = String(opts['rev']);
         if (!/^\d+$/.test(rev)) throw new UsageError(`Invalid --rev '${rev}': expected a revision number`);
         const failures = await withClient(opts, async (client) => {
-          const endpoints = await targets(client, opts);
-          const results = await perEndpoint(client, endpoints, (one) => one.hashKV(rev));
-          const list: EndpointHashKV[] = [];
-          results.forEach((result, i) => {
-            if (result instanceof Error) process.stderr.write(`Failed to get the hash of endpoint ${endpoints[i]} (${errorMessage(result)})\n`);
-            else list.push({ endpoint: endpoints[i]!, hashKV: result });
-          });
+          const { answers, failures } = await perEndpoint(client, opts, 'hash', (one) => one.hashKV(rev));
+          const list: EndpointHashKV[] = answers.map(({ endpoint, answer }) => ({ endpoint, hashKV: answer }));
           emit(printEndpointHashKV(list, output));
-          return results.length - list.length;
+          return failures;
         });
         if (failures > 0) throw new StrataError('ETCD_ENDPOINT_HASHKV', `could not get the hash of ${failures} endpoint(s)`);
       }),

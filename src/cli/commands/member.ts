@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { Member } from '../../api/etcd-types.js';
+import type { EtcdClient } from '../../client/client.js';
 import type { MemberListResponse } from '../../client/types.js';
 import { UsageError } from '../../util/errors.js';
 import { addClientFlags, withClient } from '../flags/client-flags.js';
@@ -52,8 +53,7 @@ export function registerMemberCommands(program: Command): void {
         const urls = peerUrls(opts);
         const resp = await withClient(opts, (client) => client.memberAdd(urls, opts['learner'] === true));
         const added = resp.member;
-        const clusterLine = (m: Member): string[] =>
-          m.ID === added?.ID ? m.peerURLs.map((u) => `${name}=${u}`) : m.name === '' ? [] : m.peerURLs.map((u) => `${m.name}=${u}`);
+        const clusterLine = (m: Member): string[] => m.peerURLs.map((u) => `${m.ID === added?.ID ? name : m.name}=${u}`);
         const text =
           `Member ${id16(added?.ID ?? '0')} added to cluster ${id16(resp.header?.cluster_id ?? '0')}\n\n` +
           `ETCD_NAME="${name}"\nETCD_INITIAL_CLUSTER="${resp.members.flatMap(clusterLine).join(',')}"\n` +
@@ -62,37 +62,26 @@ export function registerMemberCommands(program: Command): void {
       }),
     );
 
-  sub('remove', 'Removes a member from the cluster')
-    .argument('<memberID>', 'the member ID in hex')
-    .action(
+  // remove, update and promote: a member ID in hex, one change, one line (etcdctl's wording).
+  const changes = [
+    { name: 'remove', description: 'Removes a member from the cluster', verb: 'removed from', type: 'MemberRemoveResponse', urls: false,
+      run: (client: EtcdClient, id: string) => client.memberRemove(id) },
+    { name: 'update', description: 'Updates a member in the cluster', verb: 'updated in', type: 'MemberUpdateResponse', urls: true,
+      run: (client: EtcdClient, id: string, opts: Opts) => client.memberUpdate(id, peerUrls(opts)) },
+    { name: 'promote', description: 'Promotes a non-voting member in the cluster', verb: 'promoted in', type: 'MemberPromoteResponse', urls: false,
+      run: (client: EtcdClient, id: string) => client.memberPromote(id) },
+  ];
+  for (const change of changes) {
+    const command = sub(change.name, change.description).argument('<memberID>', 'the member ID in hex');
+    if (change.urls) command.option('--peer-urls <urls>', 'comma separated peer URLs for the updated member');
+    command.action(
       action(async (idText: string, opts: Opts) => {
         const output = outputFromFlags(opts, ['simple', 'json']);
         const id = memberId(idText);
-        const resp = await withClient(opts, (client) => client.memberRemove(id));
-        process.stdout.write(report(output, 'MemberRemoveResponse', resp, `Member ${id16(id)} removed from cluster ${id16(resp.header?.cluster_id ?? '0')}\n`));
+        const resp = await withClient(opts, (client) => change.run(client, id, opts));
+        const line = `Member ${id16(id)} ${change.verb} cluster ${id16(resp.header?.cluster_id ?? '0')}\n`;
+        process.stdout.write(report(output, change.type, resp, line));
       }),
     );
-
-  sub('update', 'Updates a member in the cluster')
-    .argument('<memberID>', 'the member ID in hex')
-    .option('--peer-urls <urls>', 'comma separated peer URLs for the updated member')
-    .action(
-      action(async (idText: string, opts: Opts) => {
-        const output = outputFromFlags(opts, ['simple', 'json']);
-        const id = memberId(idText);
-        const resp = await withClient(opts, (client) => client.memberUpdate(id, peerUrls(opts)));
-        process.stdout.write(report(output, 'MemberUpdateResponse', resp, `Member ${id16(id)} updated in cluster ${id16(resp.header?.cluster_id ?? '0')}\n`));
-      }),
-    );
-
-  sub('promote', 'Promotes a non-voting member in the cluster')
-    .argument('<memberID>', 'the member ID in hex')
-    .action(
-      action(async (idText: string, opts: Opts) => {
-        const output = outputFromFlags(opts, ['simple', 'json']);
-        const id = memberId(idText);
-        const resp = await withClient(opts, (client) => client.memberPromote(id));
-        process.stdout.write(report(output, 'MemberPromoteResponse', resp, `Member ${id16(id)} promoted in cluster ${id16(resp.header?.cluster_id ?? '0')}\n`));
-      }),
-    );
+  }
 }
