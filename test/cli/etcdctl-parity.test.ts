@@ -189,3 +189,39 @@ for (const mode of ['plain', 'mutual TLS'] as const) {
     });
   });
 }
+
+describe('member add --learner and member remove print as etcdctl does', { skip: missingBinary('etcd', 'etcdctl') }, () => {
+  let a: Side;
+  let b: Side;
+  before(async () => {
+    const [etcdA, etcdB] = await Promise.all([startEtcd(), startEtcd()]);
+    [a, b] = await Promise.all([side(etcdA, undefined), side(etcdB, undefined)]);
+  });
+  after(async () => {
+    await Promise.all([a?.etcd.stop(), b?.etcd.stop()]);
+  });
+
+  /** The unstarted learner's ID (hex) from `member list`. */
+  const learnerId = async (s: Side): Promise<string> => {
+    const list = await runEtcdctl([...s.flags, 'member', 'list']);
+    return /^([0-9a-f]+), unstarted/m.exec(list.stdout)?.[1] ?? 'none';
+  };
+  /** `member add` output with the new ID and the order of ETCD_INITIAL_CLUSTER (sorted by member ID) normalised. */
+  const normalizeAdd = (text: string, id: string): string =>
+    text
+      .split(id.padStart(16, ' ')).join('<new-id>')
+      .replace(/^ETCD_INITIAL_CLUSTER="(.*)"$/m, (_all, list: string) => `ETCD_INITIAL_CLUSTER="${list.split(',').sort().join(',')}"`);
+
+  test('add a learner, then remove it', async () => {
+    // A learner does not count for quorum, so the single member keeps serving.
+    const peer = 'http://127.0.0.1:1';
+    const theirsAdd = await runEtcdctl([...a.flags, 'member', 'add', 'l1', '--learner', '--peer-urls', peer]);
+    const oursAdd = await runStrata(['member', 'add', 'l1', '--learner', '--peer-urls', peer, ...b.flags]);
+    assert.equal(oursAdd.code, 0, oursAdd.stderr);
+    const [idA, idB] = await Promise.all([learnerId(a), learnerId(b)]);
+    assert.equal(b.normalize(normalizeAdd(oursAdd.stdout, idB)), a.normalize(normalizeAdd(theirsAdd.stdout, idA)));
+    const theirsRemove = await runEtcdctl([...a.flags, 'member', 'remove', idA]);
+    const oursRemove = await runStrata(['member', 'remove', idB, ...b.flags]);
+    assert.equal(b.normalize(oursRemove.stdout.replace(idB, '<id>')), a.normalize(theirsRemove.stdout.replace(idA, '<id>')));
+  });
+});
