@@ -84,7 +84,15 @@ export function humanizeBytes(size: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   const exponent = Math.floor(Math.log(size) / Math.log(1000));
   const value = Math.floor((size / 1000 ** exponent) * 10 + 0.5) / 10;
-  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)} ${units[exponent]}`;
+  return `${value < 10 ? value.toFixed(1) : roundHalfEven(value)} ${units[exponent]}`;
+}
+
+/** Go's %.0f rounds an exact half to the even neighbour (20.5 → 20), unlike toFixed. */
+function roundHalfEven(value: number): string {
+  const floor = Math.floor(value);
+  const diff = value - floor;
+  const rounded = diff > 0.5 || (diff === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+  return String(rounded);
 }
 
 /** %x of a 64-bit unsigned ID given as a decimal string. */
