@@ -9,7 +9,7 @@ import {
 } from '../api/archivepb.js';
 import { decodeKeyValue, type StoredKeyValue } from '../api/mvccpb.js';
 import { ProtoReader } from '../api/protowire.js';
-import { IntegrityError } from '../util/errors.js';
+import { IntegrityError, StrataError } from '../util/errors.js';
 import { ByteReader } from './byte-reader.js';
 import { loadZstdCodec, type CodecName } from './codecs.js';
 import {
@@ -29,6 +29,10 @@ import { ContentTally } from './tally.js';
 import { parseTarHeader, TAR_BLOCK, tarPadding } from './tar.js';
 import { parseTrailer, type ArchiveTrailer } from './trailer.js';
 import { ZstdFrameWalker } from './zstd-frames.js';
+
+async function* toAsync(items: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* items;
+}
 
 /**
  * The trailer is the one entry no SHA-256 covers, so its bytes must be exactly the canonical
@@ -92,6 +96,7 @@ export class ArchiveReader {
   private readonly decoded: Transform;
   private readonly rawHash = createHash('sha256');
   private rawBytes = 0;
+  private inputFailure: unknown;
   private readonly seen = new Map<string, string>();
   private readonly expected: Record<Section, number> = { records: 0, leases: 0, rest: 0 };
   private section: Section = 'records';
@@ -188,18 +193,36 @@ export class ArchiveReader {
 
   private async *tapRaw(input: Input): AsyncGenerator<Buffer> {
     const walker = new ZstdFrameWalker();
+    const walk = (step: () => void): void => {
+      try {
+        step();
+      } catch (err) {
+        throw this.fail((err as Error).message);
+      }
+    };
+    const source = (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]?.() ?? toAsync(input as Iterable<Uint8Array>);
     try {
-      for await (const piece of input as AsyncIterable<Uint8Array | string>) {
+      for (;;) {
+        let next: IteratorResult<Uint8Array | string>;
+        try {
+          next = await source.next();
+        } catch (err) {
+          // A failing store (missing file, network) is not an integrity failure: pass it on as it is.
+          this.inputFailure = err;
+          throw err;
+        }
+        if (next.done === true) break;
+        const piece = next.value;
         const chunk = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
         this.rawHash.update(chunk);
         this.rawBytes += chunk.length;
-        walker.update(chunk);
+        walk(() => walker.update(chunk));
         yield chunk;
       }
-      walker.end();
-    } catch (err) {
-      if (err instanceof IntegrityError) throw err;
-      throw this.fail((err as Error).message, err);
+      walk(() => walker.end());
+    } finally {
+      // Releases the input (a file stream closes) when reading stops early or fails.
+      await source.return?.();
     }
   }
 
@@ -246,8 +269,9 @@ export class ArchiveReader {
     return buf;
   }
 
-  private decodeFailure(err: unknown): IntegrityError {
-    if (err instanceof IntegrityError) return err;
+  /** What a failed read of decompressed bytes means: the input's own error, ours, or the decoder's. */
+  private decodeFailure(err: unknown): Error {
+    if (err instanceof StrataError || (err !== undefined && err === this.inputFailure)) return err as Error;
     return this.fail(`zstd stream is corrupt (${(err as Error).message})`, err);
   }
 

@@ -3,18 +3,7 @@
 import type { ArchiveLease } from '../../src/api/archivepb.js';
 import type { ArchiveRecord, ManifestInput } from '../../src/archive/index.js';
 import { ArchiveWriter, type ArchiveWriterOptions, type ArchiveWriteSummary } from '../../src/archive/index.js';
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/random.js';
 
 export interface History {
   records: ArchiveRecord[];

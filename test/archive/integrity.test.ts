@@ -1,11 +1,13 @@
 // Every corrupt, cut or foreign input ends in an IntegrityError that names what failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveReader, availableCodecs, loadZstdCodec, type CodecName } from '../../src/archive/index.js';
 import { IntegrityError } from '../../src/util/errors.js';
 import { TAR_END, tarHeader, tarPadding } from '../../src/archive/tar.js';
-import { generateHistory, seededRandom, writeArchive } from './history.js';
+import { seededRandom } from '../support/random.js';
+import { generateHistory, writeArchive } from './history.js';
 
 const SEED = Number(process.env.STRATA_TEST_SEED ?? 20250102);
 
@@ -44,7 +46,6 @@ async function flipBytes(bytes: Buffer, sha256: string, seed: number, count: num
   const random = seededRandom(seed);
   const failures = new Map<string, number>();
   let caughtOnlyBySidecar = 0;
-  const started = Date.now();
   const options = codec === undefined ? {} : { codec };
   for (let i = 0; i < count; i++) {
     const offset = Math.floor(random() * bytes.length);
@@ -66,7 +67,6 @@ async function flipBytes(bytes: Buffer, sha256: string, seed: number, count: num
     const kind = message.replace(/^Cannot read snapshot 'flip': /, '').replace(/\d+/g, 'N').replace(/[0-9a-f]{64}/g, 'H').slice(0, 50);
     failures.set(kind, (failures.get(kind) ?? 0) + 1);
   }
-  if (process.env.STRATA_DEBUG) console.log(bytes.length, caughtOnlyBySidecar, failures, Date.now() - started);
   assert.ok(caughtOnlyBySidecar <= 2, `seed ${seed}: ${caughtOnlyBySidecar} flips were invisible without the sidecar`);
   return failures;
 }
@@ -196,4 +196,3 @@ function decompress(data: Buffer): Promise<Buffer> {
   return pipeThrough(loadZstdCodec().decompressor(), data);
 }
 
-import { createHash } from 'node:crypto';

@@ -159,3 +159,16 @@ test('the sidecar is sha256sum format', () => {
   assert.equal(parseSidecar(`${digest.toUpperCase()} *x.tar.zst`), digest);
   assert.equal(parseSidecar('not a digest  x'), undefined);
 });
+
+test('a failing input passes its own error through, not an integrity error', async () => {
+  const history = generateHistory(SEED, { revisions: 500, keys: 50, valueBytes: 200, compactAt: 0, leases: 0 });
+  const { bytes } = await writeArchive(history);
+  const ioError = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+  async function* failingSource() {
+    yield bytes.subarray(0, 2000);
+    throw ioError;
+  }
+  const attempt = ArchiveReader.open(failingSource()).then((reader) => reader.finish());
+  await assert.rejects(attempt, (err: unknown) => err === ioError);
+  await assert.rejects(ArchiveReader.open(createReadStream('/nonexistent/strata.tar.zst')), (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT');
+});
