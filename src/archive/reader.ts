@@ -131,7 +131,7 @@ export class ArchiveReader {
     this.decoded.destroy();
   }
 
-  /** The records in order, one chunk entry's worth at a time (a few MiB). */
+  /** The records in order, one chunk entry's worth at a time (about `manifest.chunkBytes`). */
   recordBatches(): AsyncGenerator<ReadRecord[]> {
     return this.batches('records', (bytes, name) => this.decodeRecord(bytes, name));
   }

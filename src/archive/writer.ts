@@ -127,7 +127,6 @@ export class ArchiveWriter {
   writeRecord(record: ArchiveRecord): Promise<void> {
     this.enterPhase('records', 'a record');
     const kvBytes = record.kvBytes ?? encodeKeyValue(record.kv);
-    this.tallied(() => this.tally.addRecord(record.main, record.sub, record.tombstone, record.kv, kvBytes));
     const encoded = encodeArchiveRecord(record.main, record.sub, record.tombstone, kvBytes);
     if (encoded.length > MAX_ENTRY_BYTES) {
       throw new StrataError(
@@ -135,6 +134,7 @@ export class ArchiveWriter {
         `Cannot archive revision ${record.main}_${record.sub}: its value is ${encoded.length} bytes, above the archive's ${MAX_ENTRY_BYTES}-byte record limit`,
       );
     }
+    this.tallied(() => this.tally.addRecord(record.main, record.sub, record.tombstone, record.kv, kvBytes));
     return this.append('records', encoded);
   }
 
