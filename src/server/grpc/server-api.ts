@@ -4,7 +4,6 @@ import type {
   CompactionRequest,
   DeleteRangeRequest,
   DeleteRangeResponse,
-  Event,
   Member,
   PutRequest,
   PutResponse,
@@ -15,6 +14,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../../api/etcd-types.js';
+import type { WatchHandle, WatchSink, WatchSubscription } from '../mvcc/watch-hub.js';
 
 /**
  * What the gRPC services need from the server: one method per etcd operation, already
@@ -51,25 +51,4 @@ export interface EtcdServerApi {
   readonly maxTxnOps: number;
 }
 
-export interface WatchSubscription {
-  key: Buffer;
-  rangeEnd: Buffer;
-  /** 0: from the next revision. */
-  startRevision: number;
-  prevKv: boolean;
-  noPut: boolean;
-  noDelete: boolean;
-}
-
-export interface WatchSink {
-  /** Events of one or more revisions, in revision order; `revision` is the last one covered. */
-  events(events: Event[], revision: number): void;
-  /** The start revision was compacted away; the watch is over. */
-  compacted(compactRevision: number): void;
-}
-
-export interface WatchHandle {
-  cancel(): void;
-  /** True once the watcher has caught up with the store (it gets live events). */
-  readonly synced: boolean;
-}
+export type { WatchHandle, WatchSink, WatchSubscription } from '../mvcc/watch-hub.js';

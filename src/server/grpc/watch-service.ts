@@ -21,6 +21,8 @@ export function watchService(server: EtcdServerApi, logger: Logger, options: Wat
 interface ActiveWatch {
   handle: WatchHandle;
   progressNotify: boolean;
+  /** Paused because the client reads slower than events arrive; resumed on 'drain'. */
+  paused: boolean;
 }
 
 /** One client stream carrying many watches, as etcd's v3rpc watch server does. */
@@ -42,6 +44,7 @@ class WatchStream {
     this.call.on('end', () => this.close(true));
     this.call.on('error', () => this.close(false));
     this.call.on('close', () => this.close(false));
+    this.call.on('drain', () => this.resumePaused());
     this.progressTimer = setInterval(() => this.sendProgressNotifications(), this.options.progressIntervalMs);
     this.progressTimer.unref();
   }
@@ -55,8 +58,18 @@ class WatchStream {
     if (endCall) this.call.end();
   }
 
-  private send(response: Partial<WatchResponse>): void {
-    if (!this.closed) this.call.write(response);
+  /** Writes a response; false when the stream's buffer is full (the client is slow). */
+  private send(response: Partial<WatchResponse>): boolean {
+    if (this.closed) return true;
+    return this.call.write(response);
+  }
+
+  private resumePaused(): void {
+    for (const watch of this.watches.values()) {
+      if (!watch.paused) continue;
+      watch.paused = false;
+      watch.handle.resume();
+    }
   }
 
   private onRequest(req: WatchRequest): void {
@@ -91,6 +104,7 @@ class WatchStream {
     const watchId = id.toString();
     this.send({ header: this.server.header(), watch_id: watchId, created: true });
     const fragment = req.fragment;
+    let compacted = false;
     const handle = this.server.watch(
       {
         key: req.key,
@@ -101,7 +115,14 @@ class WatchStream {
         noDelete: req.filters.includes('NODELETE'),
       },
       {
-        events: (events, revision) => this.sendEvents(watchId, events, revision, fragment),
+        events: (events, revision) => {
+          if (this.sendEvents(watchId, events, revision, fragment)) return true;
+          // Backpressure: the hub stops delivering to this watcher and catches it up from
+          // history once the client has drained the stream, so memory stays bounded.
+          const watch = this.watches.get(watchId);
+          if (watch) watch.paused = true;
+          return false;
+        },
         compacted: (compactRevision) => {
           this.send({
             header: this.server.header(),
@@ -109,13 +130,14 @@ class WatchStream {
             canceled: true,
             compact_revision: String(compactRevision),
           });
+          compacted = true;
           this.watches.delete(watchId);
         },
       },
     );
-    // The compacted callback may already have ended the watch.
-    if (!handle || this.closed) return;
-    this.watches.set(watchId, { handle, progressNotify: req.progress_notify });
+    // The compacted notice may come before watch() returns: then the watch is already over.
+    if (compacted || this.closed) return;
+    this.watches.set(watchId, { handle, progressNotify: req.progress_notify, paused: false });
   }
 
   private cancel(watchIdText: string): void {
@@ -127,13 +149,10 @@ class WatchStream {
     this.send({ header: this.server.header(), watch_id: watchId, canceled: true });
   }
 
-  private sendEvents(watchId: string, events: Event[], revision: number, fragment: boolean): void {
+  private sendEvents(watchId: string, events: Event[], revision: number, fragment: boolean): boolean {
     const header = this.server.header(revision);
     const limit = this.server.maxRequestBytes;
-    if (!fragment || eventsSize(events) <= limit) {
-      this.send({ header, watch_id: watchId, events });
-      return;
-    }
+    if (!fragment || eventsSize(events) <= limit) return this.send({ header, watch_id: watchId, events });
     // Split into responses under the request size limit; all but the last carry fragment=true.
     let batch: Event[] = [];
     let size = 0;
@@ -147,7 +166,7 @@ class WatchStream {
       batch.push(event);
       size += bytes;
     }
-    this.send({ header, watch_id: watchId, events: batch });
+    return this.send({ header, watch_id: watchId, events: batch });
   }
 
   private sendProgressNotifications(): void {
