@@ -70,6 +70,8 @@ export interface ArchiveVerification {
   /** SHA-256 (hex) and size of the compressed archive as read. */
   sha256: string;
   bytes: number;
+  /** Whether records were decoded and counts and hashKV recomputed (finish(), not skipToTrailer()). */
+  contentChecked: boolean;
   /** Whether the MVCC invariants were checked. */
   mvccChecked: boolean;
 }
@@ -156,19 +158,55 @@ export class ArchiveReader {
 
   /** Reads the rest, compares everything with the trailer and returns the verified summary. */
   async finish(): Promise<ArchiveVerification> {
-    if (this.consumed) throw new Error('ArchiveReader.finish() was called twice');
-    this.consumed = true;
-    try {
+    return this.conclude(async () => {
       await this.drain(this.leaseBatches());
       const trailer = await this.readRest();
-      this.compare(trailer);
+      this.compareEntries(trailer);
+      this.compareContent(trailer);
+      return trailer;
+    }, true);
+  }
+
+  /**
+   * For `status`: reads on to the trailer without decoding records or leases and returns it.
+   * Checks the byte layers and every entry's SHA-256, not the content (that is finish()'s job).
+   */
+  async skipToTrailer(): Promise<ArchiveVerification> {
+    return this.conclude(async () => {
+      for (;;) {
+        const entry = await this.nextEntry();
+        if (entry === undefined) throw this.fail('archive is truncated (trailer missing)');
+        if (entry.name === TRAILER_ENTRY) {
+          const trailer = this.guard(TRAILER_ENTRY, () => parseTrailerEntry(entry.data));
+          this.compareEntries(trailer);
+          return trailer;
+        }
+        if (entry.name === AUTH_ENTRY) this.auth = this.guard(AUTH_ENTRY, () => decodeArchiveAuth(entry.data, `entry ${AUTH_ENTRY}`));
+      }
+    }, false);
+  }
+
+  /** Reads up to the trailer with `untilTrailer`, then checks the end and the whole-file digest. */
+  private async conclude(untilTrailer: () => Promise<ArchiveTrailer>, contentChecked: boolean): Promise<ArchiveVerification> {
+    if (this.consumed) throw new Error('ArchiveReader: finish() or skipToTrailer() was already called');
+    this.consumed = true;
+    try {
+      const trailer = await untilTrailer();
       await this.expectEnd();
       const sha256 = this.rawHash.digest('hex');
       const expected = this.options.expectedSha256?.toLowerCase();
       if (expected !== undefined && expected !== sha256) {
         throw this.fail(`whole-file SHA-256 ${sha256} does not match the sidecar's ${expected}`);
       }
-      return { manifest: this.manifest, trailer, auth: this.auth, sha256, bytes: this.rawBytes, mvccChecked: this.checker !== undefined };
+      return {
+        manifest: this.manifest,
+        trailer,
+        auth: this.auth,
+        sha256,
+        bytes: this.rawBytes,
+        contentChecked,
+        mvccChecked: contentChecked && this.checker !== undefined,
+      };
     } catch (err) {
       this.close();
       throw err;
@@ -367,7 +405,7 @@ export class ArchiveReader {
     }
   }
 
-  private compare(trailer: ArchiveTrailer): void {
+  private compareEntries(trailer: ArchiveTrailer): void {
     const listed = Object.keys(trailer.entries);
     for (const [name, digest] of this.seen) {
       const want = trailer.entries[name];
@@ -376,6 +414,9 @@ export class ArchiveReader {
     }
     for (const name of listed) if (!this.seen.has(name)) throw this.fail(`entry ${name} listed in the trailer is missing`);
     if (listed.join('\n') !== [...this.seen.keys()].join('\n')) throw this.fail('entries are not in the order the trailer lists them');
+  }
+
+  private compareContent(trailer: ArchiveTrailer): void {
     const mismatch = (what: string, archived: unknown, computed: unknown): never => {
       throw this.fail(`trailer ${what} is ${JSON.stringify(archived)} but the records give ${JSON.stringify(computed)}`);
     };

@@ -1,11 +1,11 @@
 // Every corrupt, cut or foreign input ends in an IntegrityError that names what failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { ArchiveReader, availableCodecs, loadZstdCodec, type CodecName } from '../../src/archive/index.js';
+import { ArchiveReader, availableCodecs, type CodecName } from '../../src/archive/index.js';
 import { IntegrityError } from '../../src/util/errors.js';
 import { TAR_END, tarHeader, tarPadding } from '../../src/archive/tar.js';
+import { compress, decompress, sha256, tarOf, untar } from './tar-helpers.js';
 import { seededRandom } from '../support/random.js';
 import { generateHistory, writeArchive } from './history.js';
 
@@ -154,45 +154,3 @@ test('an unknown major version is refused; a newer minor version with unknown pa
   assert.equal(result.manifest.formatVersion, '1.9');
   assert.equal(result.trailer.recordCount, history.records.length);
 });
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-function tarOf(entries: [string, Buffer][]): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, data] of entries) parts.push(tarHeader(name, data.length, 1700000000), data, tarPadding(data.length));
-  parts.push(TAR_END);
-  return Buffer.concat(parts);
-}
-
-function untar(tar: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  let pos = 0;
-  while (pos + 512 <= tar.length && tar[pos] !== 0) {
-    const name = tar.toString('ascii', pos, tar.indexOf(0, pos));
-    const size = parseInt(tar.toString('ascii', pos + 124, pos + 135), 8);
-    out.set(name, tar.subarray(pos + 512, pos + 512 + size));
-    pos += 512 + Math.ceil(size / 512) * 512;
-  }
-  return out;
-}
-
-async function pipeThrough(transform: import('node:stream').Transform, data: Buffer): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of transform) chunks.push(c as Buffer);
-  })();
-  transform.end(data);
-  await done;
-  return Buffer.concat(chunks);
-}
-
-function compress(data: Buffer): Promise<Buffer> {
-  return pipeThrough(loadZstdCodec().compressor(3), data);
-}
-
-function decompress(data: Buffer): Promise<Buffer> {
-  return pipeThrough(loadZstdCodec().decompressor(), data);
-}
-

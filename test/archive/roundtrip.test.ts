@@ -9,6 +9,7 @@ import { encodeRevisionKey, HashKvHasher } from '../../src/api/revision.js';
 import { ArchiveReader, ArchiveWriter, formatSidecar, parseSidecar, type ReadRecord } from '../../src/archive/index.js';
 import { StrataError } from '../../src/util/errors.js';
 import { generateHistory, manifestFor, writeArchive, type History } from './history.js';
+import { compress, decompress, tarOf, untar } from './tar-helpers.js';
 
 const SEED = Number(process.env.STRATA_TEST_SEED ?? 7);
 
@@ -171,4 +172,21 @@ test('a failing input passes its own error through, not an integrity error', asy
   const attempt = ArchiveReader.open(failingSource()).then((reader) => reader.finish());
   await assert.rejects(attempt, (err: unknown) => err === ioError);
   await assert.rejects(ArchiveReader.open(createReadStream('/nonexistent/strata.tar.zst')), (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT');
+});
+
+test('skipToTrailer reads the trailer without decoding records, still checking every entry digest', async () => {
+  const history = generateHistory(SEED, { revisions: 3000, keys: 300, valueBytes: 64, compactAt: 0.1, leases: 2 });
+  const { bytes, summary } = await writeArchive(history, { chunkBytes: 32 * 1024 });
+  const reader = await ArchiveReader.open([bytes], { expectedSha256: summary.sha256 });
+  const quick = await reader.skipToTrailer();
+  assert.deepEqual(quick.trailer, summary.trailer);
+  assert.equal(quick.contentChecked, false);
+  // A changed record chunk with a matching tar header still fails on its digest.
+  const entries = untar(await decompress(bytes));
+  const chunk = Buffer.from(entries.get('records/000001.pb')!);
+  chunk[100]! ^= 1;
+  entries.set('records/000001.pb', chunk);
+  const corrupt = await compress(tarOf([...entries]));
+  const attempt = ArchiveReader.open([corrupt], { label: 'c' }).then((r) => r.skipToTrailer());
+  await assert.rejects(attempt, /^IntegrityError: Cannot read snapshot 'c': entry records\/000001.pb: SHA-256 mismatch$/);
 });
