@@ -31,10 +31,10 @@ function withoutEmptyBytes(value: unknown): unknown {
 function unaryCaller(client: grpc.Client): Unary {
   return (method, request) =>
     new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
-      fn(withoutEmptyBytes(request), { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res: Record<string, unknown>) =>
-        err ? reject(err) : resolve(res),
-      );
+      type Callback = (err: grpc.ServiceError | null, res: Record<string, unknown>) => void;
+      type Method = (request: unknown, options: grpc.CallOptions, callback: Callback) => void;
+      const fn = (client as unknown as Record<string, Method>)[method]!.bind(client);
+      fn(withoutEmptyBytes(request), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res)));
     });
 }
 
