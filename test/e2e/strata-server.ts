@@ -1,5 +1,6 @@
 // Starts `bin/strata server` as a child process, as a user would, on free loopback ports.
-import { freePort, startStrata, type RunningProcess } from '../support/index.js';
+import { join } from 'node:path';
+import { freePort, startStrata, tempDir, type EtcdProcess, type RunningProcess } from '../support/index.js';
 
 export interface StrataServerProcess {
   endpoint: string; // host:port
@@ -58,6 +59,42 @@ export async function startStrataServer(options: StartOptions): Promise<StrataSe
     stop: async () => (await running.stop('SIGTERM')).code,
     kill9: async () => {
       await running.stop('SIGKILL');
+    },
+  };
+}
+
+/**
+ * `strata server` behind the same interface as test/support's startEtcd, so a suite written
+ * against etcd runs unchanged against strata (restart keeps the ports and the data dir).
+ */
+export async function startStrataLikeEtcd(options: { name?: string } = {}): Promise<EtcdProcess> {
+  const owned = tempDir('strata-server');
+  const dataDir = join(owned.path, 'data');
+  const { args, clientUrl, clientPort } = await serverArgs({ dataDir, ...(options.name ? { name: options.name } : {}) });
+  let running: RunningProcess | undefined;
+  let earlier = '';
+  const launch = async (): Promise<void> => {
+    const child = startStrata(args, { timeoutMs: 3_600_000 });
+    running = child;
+    await child.waitFor((_out, err) => err.includes('"serving client traffic"'), 30_000, 'the server to serve');
+  };
+  const halt = async (): Promise<void> => {
+    if (!running) return;
+    earlier += (await running.stop('SIGTERM')).stderr;
+    running = undefined;
+  };
+  await launch();
+  return {
+    endpoint: `127.0.0.1:${clientPort}`,
+    clientUrl,
+    peerUrl: args[args.indexOf('--initial-advertise-peer-urls') + 1]!,
+    dataDir,
+    log: () => earlier + (running?.stderr ?? ''),
+    halt,
+    restart: launch,
+    async stop() {
+      await halt();
+      owned.remove();
     },
   };
 }
