@@ -17,7 +17,8 @@ export interface KeepScan {
   liveKeys: number;
 }
 
-const revisionId = (r: { main: number; sub: number }): string => `${r.main}_${r.sub}`;
+/** How kept revisions are named in KeepScan.kept. */
+export const revisionId = (r: { main: number; sub: number }): string => `${r.main}_${r.sub}`;
 
 /**
  * etcd 3.4's treeIndex.Keep(atRev) restricted to what HashByRev asks of it: for each key, the

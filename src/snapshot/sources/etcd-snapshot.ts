@@ -20,7 +20,7 @@ import {
   type NamedValue,
   type Problem,
 } from './etcd-buckets.js';
-import { hashByRev, scanKeep } from './etcd-hashkv.js';
+import { hashByRev, revisionId, scanKeep } from './etcd-hashkv.js';
 import { SHA256_TRAILER_BYTES, checkSha256Trailer, hasSha256Trailer } from './sha256-trailer.js';
 
 export type { EtcdAlarm, EtcdAuthState, EtcdLease, EtcdMember, NamedValue } from './etcd-buckets.js';
@@ -251,6 +251,20 @@ export class EtcdSnapshot {
         if (kv.version < 1) this.fail(`${at} holds a KeyValue with version ${kv.version}`);
       }
       yield { main: rev.main, sub: rev.sub, tombstone: rev.tombstone, value, kv };
+    }
+  }
+
+  /**
+   * The history the image holds as of its compact revision: every revision above it and, at or
+   * below it, only what compaction keeps (each key's latest revision when that is a put). This
+   * equals revisions() unless the image was taken while a compaction was still deleting
+   * (scheduled ahead of finished); then a first pass over those old revisions picks the kept ones.
+   */
+  async *history(): AsyncGenerator<EtcdRevision> {
+    const unfinished = this.scheduledCompactRevision !== undefined && this.scheduledCompactRevision !== this.finishedCompactRevision;
+    const kept = unfinished ? (await scanKeep(this.revisions(), this.compactRevision, this.compactRevision)).kept : undefined;
+    for await (const r of this.revisions()) {
+      if (kept === undefined || r.main > this.compactRevision || kept.has(revisionId(r))) yield r;
     }
   }
 

@@ -166,3 +166,19 @@ test('isEtcdSnapshotFile tells a bbolt image from other files', async (t) => {
   copyFileSync(join(fixturePath, '..', 'snapshot.expected.json'), other);
   assert.equal(await isEtcdSnapshotFile(other), false);
 });
+
+test('history() of an image whose compaction finished is every stored revision', async () => {
+  const snapshot = await openEtcdSnapshot(fixturePath);
+  try {
+    const ids = async (revisions: AsyncIterable<{ main: number; sub: number; tombstone: boolean }>): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const r of revisions) out.push(`${r.main}_${r.sub}${r.tombstone ? 't' : ''}`);
+      return out;
+    };
+    const all = await ids(snapshot.revisions());
+    assert.deepEqual(await ids(snapshot.history()), all);
+    assert.equal(all.length, expected.etcdctlSnapshotStatus.totalKey - 8, 'key bucket entries: all keys but meta (3), lease (2), members, cluster, auth');
+  } finally {
+    await snapshot.close();
+  }
+});
