@@ -4,17 +4,9 @@ import assert from 'node:assert/strict';
 import { EtcdClient } from '../../src/client/client.js';
 import { EtcdRequestError, EtcdUnavailableError } from '../../src/client/errors.js';
 import { prefixRangeEnd } from '../../src/client/keys.js';
-import { freePort, missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
+import { eventually, freePort, missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
 import { startStrataLikeEtcd } from '../e2e/strata-server.js';
 
-/** Resolves when `condition()` holds, polling on a short timer, or rejects at the deadline. */
-async function eventually(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // The same suite runs against Debian's etcd and against strata server: one behaviour, two servers.
 const servers = [

@@ -5,16 +5,9 @@ import type { Event } from '../../src/api/etcd-types.js';
 import { EtcdClient } from '../../src/client/client.js';
 import { prefixRangeEnd } from '../../src/client/keys.js';
 import type { WatchCancel } from '../../src/client/watch.js';
-import { missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
+import { eventually, missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
 import { startStrataLikeEtcd } from '../e2e/strata-server.js';
 
-async function eventually(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const summary = (e: Event): string => `${e.type} ${e.kv?.key} ${e.kv?.value} @${e.kv?.mod_revision}`;
 

@@ -18,6 +18,7 @@
 export { missingBinary, requireBinary } from './binaries.js';
 export { makeCerts, type TestCerts } from './certs.js';
 export { startEtcd, type EtcdOptions, type EtcdProcess } from './etcd.js';
+export { eventually } from './eventually.js';
 export { freePort } from './net.js';
 export {
   RunningProcess,
