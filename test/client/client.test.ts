@@ -7,7 +7,6 @@ import { prefixRangeEnd } from '../../src/client/keys.js';
 import { eventually, freePort, missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
 import { startStrataLikeEtcd } from '../e2e/strata-server.js';
 
-
 // The same suite runs against Debian's etcd and against strata server: one behaviour, two servers.
 const servers = [
   { name: 'Debian etcd', start: startEtcd, skip: missingBinary('etcd') },
