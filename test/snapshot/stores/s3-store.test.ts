@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, it, type TestContext } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Store, type S3StoreOptions } from '../../../src/snapshot/stores/s3-store.js';
+import type { LogFields, Logger } from '../../../src/util/log.js';
+import { RunningProcess, buildRoot, seededRandom } from '../../support/index.js';
+import { s3rverCredentials, startS3rver, type S3rverProcess } from '../../support/s3rver.js';
+
+// The raw client below is built without the store's guard against the SDK's Node version warning.
+Object.assign(process.env, s3rverCredentials, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+
+const MiB = 1024 * 1024;
+const bucket = 'snaps';
+
+/** `size` bytes from a seeded PRNG, in 1 MiB chunks. */
+function seededChunks(seed: number, size: number): Buffer[] {
+  const next = seededRandom(seed);
+  const chunks: Buffer[] = [];
+  for (let left = size; left > 0; left -= MiB) {
+    const chunk = Buffer.alloc(Math.min(MiB, left));
+    for (let i = 0; i + 4 <= chunk.length; i += 4) chunk.writeUInt32LE(Math.floor(next() * 2 ** 32), i);
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+const sha256 = (chunks: readonly Buffer[]): string => {
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  return hash.digest('hex');
+};
+
+interface LogLine {
+  level: string;
+  msg: string;
+  fields: LogFields;
+}
+
+function recordingLogger(lines: LogLine[] = [], base: LogFields = {}): Logger & { lines: LogLine[] } {
+  const emit = (level: string) => (msg: string, fields: LogFields = {}) => void lines.push({ level, msg, fields: { ...base, ...fields } });
+  return {
+    lines,
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => recordingLogger(lines, { ...base, ...fields }),
+  };
+}
+
+async function server(t: TestContext): Promise<{ s3: S3rverProcess; raw: S3Client; store: (url: string, o?: S3StoreOptions) => S3Store }> {
+  const s3 = await startS3rver(t, [bucket]);
+  const raw = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  t.after(() => raw.destroy());
+  const store = (url: string, o: S3StoreOptions = {}): S3Store => {
+    const made = S3Store.fromUrl(url, { endpoint: s3.endpoint, partSize: 5 * MiB, queueSize: 2, ...o });
+    t.after(() => made.destroy());
+    return made;
+  };
+  return { s3, raw, store };
+}
+
+async function save(store: S3Store, name: string, chunks: readonly Buffer[]): Promise<string> {
+  const writer = await store.createWriter(name);
+  await pipeline(Readable.from(chunks), writer.stream);
+  return writer.commit(sha256(chunks));
+}
+
+async function exists(raw: S3Client, key: string): Promise<boolean> {
+  try {
+    await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+async function readAll(stream: Readable): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** Polls a condition that no event announces (another process's files) until a deadline. */
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** An archive as a writer killed between CompleteMultipartUpload and the sidecar leaves it. */
+async function putUncommitted(raw: S3Client, key: string): Promise<void> {
+  await raw.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'partial', Metadata: { 'strata-archive': '1' } }));
+}
+
+describe('S3Store against s3rver', () => {
+  it('round-trips a multipart stream with its SHA-256 in the sidecar and its metadata', async (t) => {
+    const seed = 0x53335f31;
+    const { s3, raw, store } = await server(t);
+    const chunks = seededChunks(seed, 12 * MiB + 12345);
+    const location = await save(store(`s3://${bucket}/one/x.tar.zst`, { sse: 'AES256' }), 'ignored', chunks);
+    assert.equal(location, `s3://${bucket}/one/x.tar.zst`);
+    assert.deepEqual(s3.pendingUploads(bucket), [], `seed ${seed}`);
+
+    const sidecar = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: 'one/x.tar.zst.sha256' }));
+    assert.equal(sidecar.Metadata?.['sha256'], sha256(chunks));
+    assert.equal(await sidecar.Body?.transformToString(), `${sha256(chunks)}  x.tar.zst\n`);
+
+    const reader = await store(`s3://${bucket}/one/x.tar.zst`).openReader();
+    assert.equal(reader.size, 12 * MiB + 12345);
+    assert.equal(reader.sha256, sha256(chunks));
+    assert.deepEqual(await readAll(reader.stream), { size: 12 * MiB + 12345, sha256: sha256(chunks) }, `seed ${seed}`);
+  });
+
+  it('lists only complete snapshots directly under the prefix, newest first', async (t) => {
+    const { raw, store } = await server(t);
+    const prefix = store(`s3://${bucket}/nightly/`);
+    const names = ['c1-20260101T000000Z-r9.tar.zst', 'c1-20260103T000000Z-r30.tar.zst', 'c1-20260102T000000Z-r20.tar.zst'];
+    for (const [i, name] of names.entries()) await save(prefix, name, seededChunks(i, 1000 + i));
+    await putUncommitted(raw, 'nightly/c1-20260104T000000Z-r40.tar.zst');
+    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'nightly/notes.txt', Body: 'not ours' }));
+    await save(store(`s3://${bucket}/nightly/deeper/`), 'c1-20260105T000000Z-r50.tar.zst', seededChunks(9, 10));
+
+    const listed = await prefix.list();
+    assert.deepEqual(
+      listed.map((s) => [s.name, s.location, s.size]),
+      [
+        ['c1-20260103T000000Z-r30.tar.zst', `s3://${bucket}/nightly/c1-20260103T000000Z-r30.tar.zst`, 1001],
+        ['c1-20260102T000000Z-r20.tar.zst', `s3://${bucket}/nightly/c1-20260102T000000Z-r20.tar.zst`, 1002],
+        ['c1-20260101T000000Z-r9.tar.zst', `s3://${bucket}/nightly/c1-20260101T000000Z-r9.tar.zst`, 1000],
+      ],
+    );
+    assert.ok(listed.every((s) => s.modified instanceof Date && s.modified.getTime() > 0));
+    const single = await store(`s3://${bucket}/nightly/c1-20260102T000000Z-r20.tar.zst`).list();
+    assert.deepEqual(single.map((s) => s.name), ['c1-20260102T000000Z-r20.tar.zst']);
+    assert.deepEqual(await store(`s3://${bucket}/nightly/c1-20260104T000000Z-r40.tar.zst`).list(), []);
+  });
+
+  it('refuses to read an archive whose upload never committed, and reads foreign objects', async (t) => {
+    const { raw, store } = await server(t);
+    await putUncommitted(raw, 'half.tar.zst');
+    await assert.rejects(store(`s3://${bucket}/half.tar.zst`).openReader(), {
+      code: 'STRATA_INTEGRITY',
+      message: `Cannot read s3://${bucket}/half.tar.zst: the snapshot is incomplete (its upload was interrupted before 'half.tar.zst.sha256' was written); save it again`,
+    });
+    const foreignSha = createHash('sha256').update('by hand').digest('hex');
+    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'foreign.db', Body: 'by hand', Metadata: { sha256: foreignSha } }));
+    const reader = await store(`s3://${bucket}/foreign.db`).openReader();
+    assert.equal(reader.sha256, foreignSha);
+    assert.deepEqual(await readAll(reader.stream), { size: 7, sha256: foreignSha });
+    await assert.rejects(store(`s3://${bucket}/nothing.tar.zst`).openReader(), {
+      code: 'STRATA_S3_NO_OBJECT',
+      message: `Cannot read s3://${bucket}/nothing.tar.zst: no such object; check the key (see 'strata snapshot ls')`,
+    });
+    await assert.rejects(store(`s3://${bucket}/dir/`).openReader(), { code: 'STRATA_USAGE' });
+  });
+
+  it('abort mid-upload leaves no object, and asks the server to drop the parts', async (t) => {
+    const seed = 0xab027;
+    const { s3, raw, store } = await server(t);
+    const log = recordingLogger();
+    const target = store(`s3://${bucket}/aborted.tar.zst`, { logger: log });
+    const writer = await target.createWriter('x');
+    // Two full parts are handed to the uploader before the source fails.
+    for (const chunk of seededChunks(seed, 11 * MiB)) {
+      if (!writer.stream.write(chunk)) await new Promise((resolve) => writer.stream.once('drain', resolve));
+    }
+    await writer.abort(new Error('the source failed'));
+    assert.equal(await exists(raw, 'aborted.tar.zst'), false, `seed ${seed}`);
+    assert.equal(await exists(raw, 'aborted.tar.zst.sha256'), false);
+    assert.deepEqual(await target.list(), []);
+    // s3rver 3.7.1 answers AbortMultipartUpload with MethodNotAllowed: the parts stay on its disk,
+    // and the store says so instead of failing. S3 itself removes them.
+    const pending = s3.pendingUploads(bucket);
+    assert.equal(pending.length, 1, `seed ${seed}`);
+    const warned = log.lines.filter((l) => l.level === 'warn' && l.msg.startsWith('could not abort the multipart upload'));
+    assert.deepEqual(
+      warned.map((l) => l.fields['uploadId']),
+      pending,
+    );
+  });
+
+  it('abort after the stream ended (the object may already exist) deletes the object', async (t) => {
+    const { raw, store } = await server(t);
+    const writer = await store(`s3://${bucket}/small.tar.zst`).createWriter('x');
+    await pipeline(Readable.from([Buffer.from('tiny archive')]), writer.stream);
+    await writer.abort();
+    assert.equal(await exists(raw, 'small.tar.zst'), false);
+  });
+
+  it('commit with a SHA-256 that does not match the bytes fails and leaves no object', async (t) => {
+    const { raw, store } = await server(t);
+    const writer = await store(`s3://${bucket}/wrong.tar.zst`).createWriter('x');
+    await pipeline(Readable.from(seededChunks(3, 6 * MiB)), writer.stream);
+    await assert.rejects(writer.commit('0'.repeat(64)), { code: 'STRATA_INTEGRITY', message: /differs from the bytes uploaded/ });
+    assert.equal(await exists(raw, 'wrong.tar.zst'), false);
+    assert.equal(await exists(raw, 'wrong.tar.zst.sha256'), false);
+  });
+
+  it('a save over an existing snapshot never looks complete with the old sidecar', async (t) => {
+    const { raw, store } = await server(t);
+    const target = store(`s3://${bucket}/same.tar.zst`);
+    await save(target, 'x', seededChunks(1, 100));
+    const writer = await target.createWriter('x');
+    assert.equal(await exists(raw, 'same.tar.zst.sha256'), false);
+    await writer.abort();
+    assert.deepEqual(await target.list(), []);
+  });
+
+  it('sweeps uncommitted archives of its own older than the limit, and logs what it removed', async (t) => {
+    const { raw, store } = await server(t);
+    await putUncommitted(raw, 'p/old.tar.zst');
+    await putUncommitted(raw, 'other/old.tar.zst');
+    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'p/user-file.bin', Body: 'keep me' }));
+    const log = recordingLogger();
+    const prefix = store(`s3://${bucket}/p/`, { logger: log });
+
+    assert.deepEqual(await prefix.removeStale(60 * 60 * 1000), { uploads: 0, objects: 0 });
+    assert.equal(await exists(raw, 'p/old.tar.zst'), true);
+
+    assert.deepEqual(await prefix.removeStale(0), { uploads: 0, objects: 1 });
+    assert.equal(await exists(raw, 'p/old.tar.zst'), false);
+    assert.equal(await exists(raw, 'p/user-file.bin'), true);
+    assert.equal(await exists(raw, 'other/old.tar.zst'), true);
+    assert.ok(log.lines.some((l) => l.level === 'info' && l.msg === 'removed an incomplete snapshot object' && l.fields['location'] === `s3://${bucket}/p/old.tar.zst`));
+    // s3rver has no ListMultipartUploads; the sweep says so and carries on.
+    assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg.startsWith('this S3 server cannot list pending multipart uploads')));
+  });
+
+  it('a killed uploader leaves no complete-looking object, and the next save sweeps what it can', async (t) => {
+    const { s3, raw, store } = await server(t);
+    const module = pathToFileURL(join(buildRoot, 'src', 'snapshot', 'stores', 's3-store.js')).href;
+    const script = `
+      import { S3Store } from ${JSON.stringify(module)};
+      const store = S3Store.fromUrl('s3://${bucket}/killed/x.tar.zst', { endpoint: ${JSON.stringify(s3.endpoint)}, partSize: 5 * 1024 * 1024, queueSize: 2 });
+      const writer = await store.createWriter('x');
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      for (let i = 0; ; i++) {
+        if (i === 12) process.stdout.write('writing\\n');
+        if (!writer.stream.write(chunk)) await new Promise((resolve) => writer.stream.once('drain', resolve));
+      }`;
+    const child = new RunningProcess(process.execPath, ['--input-type=module', '-e', script], { env: { ...s3rverCredentials }, timeoutMs: 60_000 });
+    t.after(() => child.stop('SIGKILL'));
+    await child.waitFor((out) => out.includes('writing'), 30_000, 'the uploader to start');
+    await until(() => s3.pendingUploads(bucket).some((id) => s3.receivedParts(bucket, id) > 0), 30_000, 'a part to reach s3rver');
+    assert.equal((await child.stop('SIGKILL')).signal, 'SIGKILL');
+
+    assert.equal(await exists(raw, 'killed/x.tar.zst'), false);
+    assert.equal(await exists(raw, 'killed/x.tar.zst.sha256'), false);
+    assert.deepEqual(await store(`s3://${bucket}/killed/`).list(), []);
+    await assert.rejects(store(`s3://${bucket}/killed/x.tar.zst`).openReader(), { code: 'STRATA_S3_NO_OBJECT' });
+
+    const log = recordingLogger();
+    const chunks = seededChunks(5, 2 * MiB);
+    await save(store(`s3://${bucket}/killed/x.tar.zst`, { logger: log, staleAfterMs: 0 }), 'x', chunks);
+    assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg.startsWith('this S3 server cannot list pending multipart uploads')));
+    const reader = await store(`s3://${bucket}/killed/x.tar.zst`).openReader();
+    assert.equal((await readAll(reader.stream)).sha256, sha256(chunks));
+  });
+});
