@@ -1,17 +1,25 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { UsageError } from '../../util/errors.js';
 
 export interface S3ClientOptions {
   /** An S3-compatible server (MinIO, Ceph, s3rver…); default AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL. */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** Default: true with a custom endpoint (most S3-compatible servers have no per-bucket host names). */
-  forcePathStyle?: boolean;
-  region?: string;
+  forcePathStyle?: boolean | undefined;
+  region?: string | undefined;
 }
+
+/** A firewall that drops packets would otherwise hold a save until the kernel gives up (minutes). */
+const connectionTimeoutMs = 10_000;
 
 /** The endpoint we talk to, if not AWS's own; error messages name it. */
 export function resolveEndpoint(options: S3ClientOptions): string | undefined {
-  const fromEnv = process.env['AWS_ENDPOINT_URL_S3'] || process.env['AWS_ENDPOINT_URL'];
-  return options.endpoint ?? (fromEnv === '' ? undefined : fromEnv);
+  const fromEnv = process.env['AWS_ENDPOINT_URL_S3'] || process.env['AWS_ENDPOINT_URL'] || undefined;
+  const endpoint = options.endpoint ?? fromEnv;
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw new UsageError(`Invalid S3 endpoint '${endpoint}': expected http://host:port or https://host (--s3-endpoint, AWS_ENDPOINT_URL_S3)`);
+  }
+  return endpoint;
 }
 
 const warningSwitch = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
@@ -44,6 +52,7 @@ export function createS3Client(options: S3ClientOptions, endpoint: string | unde
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+    requestHandler: { connectionTimeout: connectionTimeoutMs },
   };
   if (endpoint !== undefined) config.endpoint = endpoint;
   // A custom endpoint rarely cares about the region, but the SDK insists on one to sign with.

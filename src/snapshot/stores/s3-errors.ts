@@ -72,7 +72,8 @@ export function s3Error(ctx: S3ErrorContext, err: unknown): StrataError {
   const head = `Cannot ${ctx.action} ${ctx.location}`;
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkLikeError;
   const name = e.name ?? 'Error';
-  const net = networkCode(err);
+  const timedOut = name === 'TimeoutError' && /establish a connection/.test(e.message ?? '');
+  const net = timedOut ? 'ETIMEDOUT' : networkCode(err);
   if (net !== undefined) {
     const where = ctx.endpoint ?? 'the AWS S3 endpoint';
     return new StrataError(

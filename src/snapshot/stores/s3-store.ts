@@ -18,15 +18,15 @@ import { archiveMarker, startUpload, type S3Target } from './s3-writer.js';
 import { newestFirst, type SnapshotStore, type StoredSnapshot, type StoreWriter } from './store.js';
 
 export interface S3StoreOptions extends S3ClientOptions {
-  sse?: 'AES256' | 'aws:kms';
-  sseKmsKeyId?: string;
-  logger?: Logger;
-  /** Bytes per multipart part (S3's minimum is 5 MiB); default 16 MiB. */
-  partSize?: number;
+  sse?: 'AES256' | 'aws:kms' | undefined;
+  sseKmsKeyId?: string | undefined;
+  logger?: Logger | undefined;
+  /** Bytes per multipart part (S3's minimum is 5 MiB); default 16 MiB, so up to 160 GiB in 10,000 parts. */
+  partSize?: number | undefined;
   /** Parts in flight at once; memory is about partSize × (queueSize + 1). Default 3. */
-  queueSize?: number;
+  queueSize?: number | undefined;
   /** Pending uploads and uncommitted archives older than this are swept before a save. Default 24 h. */
-  staleAfterMs?: number;
+  staleAfterMs?: number | undefined;
 }
 
 const MiB = 1024 * 1024;

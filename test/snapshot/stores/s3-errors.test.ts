@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { s3Error } from '../../../src/snapshot/stores/s3-errors.js';
 import { buildRoot, runProcess } from '../../support/index.js';
 import { s3rverCredentials, startS3rver } from '../../support/s3rver.js';
 
@@ -87,5 +88,24 @@ describe('S3Store errors are one line naming the location and the fix', () => {
       timeoutMs: 60_000,
     });
     assert.deepEqual({ code: result.code, stdout: result.stdout, stderr: result.stderr }, { code: 0, stdout: '[]\n', stderr: '' });
+  });
+});
+
+describe('s3Error', () => {
+  const ctx = { action: 'write', location: 's3://b/k', bucket: 'b', endpoint: 'http://10.0.0.1:9000' } as const;
+
+  it('names a connection timeout and a missing credential chain in our own words', () => {
+    const timeout = Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 10000 ms.'), { name: 'TimeoutError' });
+    assert.equal(s3Error(ctx, timeout).message, 'Cannot write s3://b/k: cannot reach http://10.0.0.1:9000: connection timed out; check --s3-endpoint (or AWS_ENDPOINT_URL_S3) and the network');
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    assert.deepEqual(
+      [s3Error(ctx, noCredentials).code, s3Error(ctx, noCredentials).message],
+      ['STRATA_S3_NO_CREDENTIALS', 'Cannot write s3://b/k: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE'],
+    );
+  });
+
+  it('keeps an unknown failure to its first line', () => {
+    const odd = Object.assign(new Error('first line\nsecond line'), { name: 'SlowDown' });
+    assert.equal(s3Error(ctx, odd).message, 'Cannot write s3://b/k: SlowDown: first line');
   });
 });
