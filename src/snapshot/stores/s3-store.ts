@@ -21,9 +21,12 @@ export interface S3StoreOptions extends S3ClientOptions {
   sse?: 'AES256' | 'aws:kms' | undefined;
   sseKmsKeyId?: string | undefined;
   logger?: Logger | undefined;
-  /** Bytes per multipart part (S3's minimum is 5 MiB); default 16 MiB, so up to 160 GiB in 10,000 parts. */
+  /** Bytes per multipart part (S3's minimum is 5 MiB); default 8 MiB, so up to 80 GiB in 10,000 parts. */
   partSize?: number | undefined;
-  /** Parts in flight at once; memory is about partSize × (queueSize + 1). Default 3. */
+  /**
+   * Parts in flight at once; default 2. lib-storage re-concatenates parts and the garbage lags,
+   * so measured memory is about 5 × partSize × queueSize: +80 MiB RSS with the defaults.
+   */
   queueSize?: number | undefined;
   /** Pending uploads and uncommitted archives older than this are swept before a save. Default 24 h. */
   staleAfterMs?: number | undefined;
@@ -80,8 +83,8 @@ export class S3Store implements SnapshotStore {
         ...(this.options.sse !== undefined ? { ServerSideEncryption: this.options.sse } : {}),
         ...(this.options.sseKmsKeyId !== undefined ? { SSEKMSKeyId: this.options.sseKmsKeyId } : {}),
       },
-      partSize: this.options.partSize ?? 16 * MiB,
-      queueSize: this.options.queueSize ?? 3,
+      partSize: this.options.partSize ?? 8 * MiB,
+      queueSize: this.options.queueSize ?? 2,
       logger: this.logger,
       errors: this.context('write', formatS3Url(this.where.bucket, key)),
     };

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Store, type S3StoreOptions } from '../../../src/snapshot/stores/s3-store.js';
 import type { LogFields, Logger } from '../../../src/util/log.js';
-import { RunningProcess, buildRoot, seededRandom } from '../../support/index.js';
+import { RunningProcess, buildRoot, runProcess, seededRandom } from '../../support/index.js';
 import { s3rverCredentials, startS3rver, type S3rverProcess } from '../../support/s3rver.js';
 
 // The raw client below is built without the store's guard against the SDK's Node version warning.
@@ -274,5 +274,33 @@ describe('S3Store against s3rver', () => {
     assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg.startsWith('this S3 server cannot list pending multipart uploads')));
     const reader = await store(`s3://${bucket}/killed/x.tar.zst`).openReader();
     assert.equal((await readAll(reader.stream)).sha256, sha256(chunks));
+  });
+
+  it('a 256 MiB save and read back with the default part settings stay under 200 MiB of RSS', async (t) => {
+    const { s3 } = await server(t);
+    const module = pathToFileURL(join(buildRoot, 'src', 'snapshot', 'stores', 's3-store.js')).href;
+    const script = `
+      import { createHash } from 'node:crypto';
+      import { S3Store } from ${JSON.stringify(module)};
+      const store = S3Store.fromUrl('s3://${bucket}/big.tar.zst', { endpoint: ${JSON.stringify(s3.endpoint)} });
+      const writer = await store.createWriter('x');
+      const hash = createHash('sha256');
+      for (let i = 0; i < 4096; i++) {
+        const chunk = Buffer.alloc(65536, i & 255);
+        hash.update(chunk);
+        if (!writer.stream.write(chunk)) await new Promise((resolve) => writer.stream.once('drain', resolve));
+      }
+      writer.stream.end();
+      await writer.commit(hash.digest('hex'));
+      const reader = await store.openReader();
+      const check = createHash('sha256');
+      for await (const chunk of reader.stream) check.update(chunk);
+      console.log(JSON.stringify({ same: check.digest('hex') === reader.sha256, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+      store.destroy();`;
+    const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { env: { ...s3rverCredentials }, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const { same, maxRssMiB } = JSON.parse(result.stdout) as { same: boolean; maxRssMiB: number };
+    assert.ok(same);
+    assert.ok(maxRssMiB < 200, `peak RSS ${maxRssMiB} MiB`);
   });
 });
