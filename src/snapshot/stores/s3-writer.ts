@@ -58,7 +58,7 @@ async function deleteObjectQuietly(target: S3Target, key: string): Promise<void>
  * a single CopyObject stops at 5 GiB.
  */
 export function startUpload(target: S3Target): StoreWriter {
-  let state: 'open' | 'committed' | 'aborted' = 'open';
+  let state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
   const stream = new HashingPassThrough();
   // Failures reach the caller through its own pipeline and through commit(); this listener only
   // keeps a writer destroyed while nobody is piping into it from crashing the process.
@@ -99,10 +99,31 @@ export function startUpload(target: S3Target): StoreWriter {
     }
   };
 
+  const abort = async (err?: unknown): Promise<void> => {
+    // Once commit() has begun it finishes or cleans up by itself.
+    if (state !== 'open') return;
+    state = 'aborted';
+    // Always with an error: a stream destroyed without one would end the upload as if complete.
+    stream.destroy(err instanceof Error ? err : new Error('snapshot write aborted'));
+    // Leave nothing that looks complete: no object if the upload had finished, no parts if not.
+    const completed = await done.then(
+      () => true,
+      () => false,
+    );
+    if (completed) await deleteObjectQuietly(target, target.key);
+    else await abortMultipart();
+  };
+
   return {
     stream,
     async commit(sha256: string): Promise<string> {
       if (state !== 'open') throw new StrataError('STRATA_S3_WRITER', `Cannot write ${target.errors.location}: the writer is already ${state}`);
+      if (!stream.writableEnded) {
+        // The upload would wait for the end forever.
+        await abort();
+        throw new StrataError('STRATA_S3_WRITER', `Cannot write ${target.errors.location}: commit() was called before the archive stream ended`);
+      }
+      state = 'committing';
       try {
         await done;
       } catch (err) {
@@ -117,7 +138,7 @@ export function startUpload(target: S3Target): StoreWriter {
         throw new IntegrityError(
           stream.ended
             ? `Cannot write ${target.errors.location}: the SHA-256 given (${sha256}) differs from the bytes uploaded (${uploaded})`
-            : `Cannot write ${target.errors.location}: commit() was called before the archive stream ended`,
+            : `Cannot write ${target.errors.location}: the archive stream was destroyed before its end`,
         );
       }
       try {
@@ -139,18 +160,6 @@ export function startUpload(target: S3Target): StoreWriter {
       state = 'committed';
       return target.errors.location;
     },
-    async abort(err?: unknown): Promise<void> {
-      if (state !== 'open') return;
-      state = 'aborted';
-      // Always with an error: a stream destroyed without one would end the upload as if complete.
-      stream.destroy(err instanceof Error ? err : new Error('snapshot write aborted'));
-      // Leave nothing that looks complete: no object if the upload had finished, no parts if not.
-      const completed = await done.then(
-        () => true,
-        () => false,
-      );
-      if (completed) await deleteObjectQuietly(target, target.key);
-      else await abortMultipart();
-    },
+    abort,
   };
 }

@@ -215,6 +215,14 @@ describe('S3Store against s3rver', () => {
     assert.equal(await exists(raw, 'wrong.tar.zst.sha256'), false);
   });
 
+  it('commit before the stream ended fails at once and leaves no object', async (t) => {
+    const { raw, store } = await server(t);
+    const writer = await store(`s3://${bucket}/early.tar.zst`).createWriter('x');
+    writer.stream.write(Buffer.alloc(1024));
+    await assert.rejects(writer.commit('0'.repeat(64)), { code: 'STRATA_S3_WRITER', message: /before the archive stream ended/ });
+    assert.equal(await exists(raw, 'early.tar.zst'), false);
+  });
+
   it('a save over an existing snapshot never looks complete with the old sidecar', async (t) => {
     const { raw, store } = await server(t);
     const target = store(`s3://${bucket}/same.tar.zst`);
