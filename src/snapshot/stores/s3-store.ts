@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -131,8 +131,14 @@ export class S3Store implements SnapshotStore {
       // Uploaded by other tools: readable, with a checksum only if they left one in metadata.
       sha256 = parseSidecar(`${object.Metadata?.['sha256'] ?? ''}  -`);
     }
+    // A connection lost mid-transfer surfaces as the same one-line error as any other S3 failure.
+    // (pipeline() would hand the raw error on first.) A reader that stops early releases the connection.
+    const mapped = new PassThrough();
+    stream.on('error', (err) => mapped.destroy(s3Error(ctx, err)));
+    mapped.once('close', () => stream.destroy());
+    stream.pipe(mapped);
     return {
-      stream,
+      stream: mapped,
       ...(object.ContentLength !== undefined ? { size: object.ContentLength } : {}),
       ...(sha256 !== undefined ? { sha256 } : {}),
     };

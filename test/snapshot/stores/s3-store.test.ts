@@ -130,6 +130,21 @@ describe('S3Store against s3rver', () => {
     assert.deepEqual(await readAll(reader.stream), { size: 12 * MiB + 12345, sha256: sha256(chunks) }, `seed ${seed}`);
   });
 
+  it('a server lost in the middle of a read fails the stream with one line', async (t) => {
+    const { s3, store } = await server(t);
+    await save(store(`s3://${bucket}/cut.tar.zst`), 'x', seededChunks(11, 12 * MiB));
+    const reader = await store(`s3://${bucket}/cut.tar.zst`).openReader();
+    await new Promise((resolve) => reader.stream.once('readable', resolve));
+    // The failure may come while nothing reads; the iterator below still reports it.
+    reader.stream.on('error', () => undefined);
+    await s3.stop();
+    await assert.rejects(readAll(reader.stream), (err: Error & { code?: string }) => {
+      assert.match(err.message, /^Cannot read s3:\/\/snaps\/cut\.tar\.zst: [^\n]+$/);
+      assert.match(err.code ?? '', /^STRATA_S3/);
+      return true;
+    });
+  });
+
   it('lists only complete snapshots directly under the prefix, newest first', async (t) => {
     const { raw, store } = await server(t);
     const prefix = store(`s3://${bucket}/nightly/`);
