@@ -17,11 +17,14 @@ const networkReasons: Record<string, string> = {
   ENOTFOUND: 'host not found',
   EAI_AGAIN: 'host name lookup failed',
   ETIMEDOUT: 'connection timed out',
-  ECONNRESET: 'connection reset',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
   EPIPE: 'connection closed',
 };
+
+/** Codes of a connection that was up and then broke: the endpoint is right, the transfer is not. */
+const lostCodes = new Set(['ECONNRESET', 'EPIPE']);
 
 interface SdkLikeError {
   name?: string;
@@ -76,6 +79,11 @@ export function s3Error(ctx: S3ErrorContext, err: unknown): StrataError {
   const net = timedOut ? 'ETIMEDOUT' : networkCode(err);
   if (net !== undefined) {
     const where = ctx.endpoint ?? 'the AWS S3 endpoint';
+    if (lostCodes.has(net)) {
+      return new StrataError('STRATA_S3_CONNECTION_LOST', `${head}: lost the connection to ${where} (${networkReasons[net]}); run it again`, {
+        cause: err,
+      });
+    }
     return new StrataError(
       'STRATA_S3_UNREACHABLE',
       `${head}: cannot reach ${where}: ${networkReasons[net]}; check --s3-endpoint (or AWS_ENDPOINT_URL_S3) and the network`,
