@@ -169,12 +169,13 @@ export class S3Store implements SnapshotStore {
     try {
       removed.uploads = await this.abortStaleUploads(cutoff);
     } catch (err) {
-      this.logger.warn(
-        isUnsupported(err)
-          ? 'this S3 server cannot list pending multipart uploads; stale parts stay until a bucket lifecycle rule removes them'
-          : 'could not list pending multipart uploads',
-        { error: s3Error(this.context('list', this.location), err).message },
-      );
+      const error = s3Error(this.context('list', this.location), err).message;
+      // Info, not a warning: such a server says so on every save, and nothing is wrong with this one.
+      if (isUnsupported(err)) {
+        this.logger.info('this S3 server cannot list pending multipart uploads; stale parts stay until a bucket lifecycle rule removes them', { error });
+      } else {
+        this.logger.warn('could not list pending multipart uploads', { error });
+      }
     }
     try {
       removed.objects = await this.deleteUncommitted(cutoff);

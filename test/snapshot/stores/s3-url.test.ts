@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveEndpoint } from '../../../src/snapshot/stores/s3-client.js';
+import { S3Store } from '../../../src/snapshot/stores/s3-store.js';
 import { parseS3Url } from '../../../src/snapshot/stores/s3-url.js';
 
 describe('parseS3Url', () => {
@@ -21,5 +22,14 @@ describe('resolveEndpoint', () => {
   it('takes the option first and refuses an endpoint without a scheme', () => {
     assert.equal(resolveEndpoint({ endpoint: 'http://127.0.0.1:9000' }), 'http://127.0.0.1:9000');
     assert.throws(() => resolveEndpoint({ endpoint: 'minio:9000' }), { code: 'STRATA_USAGE', message: /^Invalid S3 endpoint 'minio:9000'/ });
+  });
+});
+
+describe('S3Store.fromUrl', () => {
+  it('refuses a KMS key id without aws:kms encryption', () => {
+    assert.throws(() => S3Store.fromUrl('s3://snaps/k', { endpoint: 'http://127.0.0.1:9', sse: 'AES256', sseKmsKeyId: 'key-1' }), {
+      code: 'STRATA_USAGE',
+      message: "Invalid S3 options for s3://snaps/k: a KMS key id needs server-side encryption 'aws:kms'",
+    });
   });
 });
