@@ -25,7 +25,7 @@ function findRepoRoot(from: string): string {
 interface SourceImport {
   file: string; // relative to src/, with '/' separators
   specifier: string;
-  target: string | undefined; // resolved path relative to src/ for relative imports
+  target: string | undefined; // resolved path relative to src/, without extension, for relative imports
 }
 
 function listSources(dir: string): string[] {
@@ -49,7 +49,7 @@ function collectImports(): SourceImport[] {
       const specifier = match[1] ?? match[2] ?? match[3];
       if (specifier === undefined) continue;
       const target = specifier.startsWith('.')
-        ? relative(srcRoot, resolve(dirname(path), specifier)).split(sep).join('/')
+        ? relative(srcRoot, resolve(dirname(path), specifier)).split(sep).join('/').replace(/\.(js|ts)$/, '')
         : undefined;
       imports.push({ file, specifier, target });
     }
