@@ -6,6 +6,7 @@ import { registerMemberCommands } from './commands/member.js';
 import { normalizeServerArgv, registerServerCommand } from './commands/server.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerWatchCommand } from './commands/watch.js';
+import { registerSnapshotCommands } from './commands/snapshot.js';
 import { moveLeadingClientFlags } from './flags/leading-flags.js';
 import { reportFailure, setDebug } from './run-action.js';
 import { toolVersion } from './version.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerWatchCommand(program);
   registerMemberCommands(program);
   registerEndpointCommands(program);
+  registerSnapshotCommands(program);
   return program;
 }
 

@@ -2,6 +2,16 @@ import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../api/etcd-proto.js';
 import { EtcdError } from '../api/etcd-errors.js';
+import {
+  ConfChangeType,
+  EntryType,
+  MemoryStorage,
+  RawNode,
+  decodeConfChangeEntry,
+  isRaftError,
+  type Entry,
+  type SoftState,
+} from '../raft/index.js';
 import type {
   AlarmMember,
   AlarmType,
@@ -13,7 +23,7 @@ import type {
   ResponseHeader,
   TxnRequest,
 } from '../api/etcd-types.js';
-import { UsageError, errorMessage } from '../util/errors.js';
+import { StrataError, UsageError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { InternalRequest } from './apply/internal-request.js';
 import { KvApplier, type ApplyResult } from './apply/kv-applier.js';
@@ -21,7 +31,9 @@ import type { ServerConfig } from './config/server-config.js';
 import { lockDataDir, type DataDirLock } from './datadir/lock.js';
 import { prepareDataDir } from './datadir/layout.js';
 import { MetaKey } from './backend/meta.js';
-import { clusterService } from './grpc/cluster-service.js';
+import { archiveDataDir, openBackendReader } from './datadir-reader.js';
+import { toolVersion } from '../util/package-version.js';
+import { clusterService, type ClusterApi } from './grpc/cluster-service.js';
 import { kvService } from './grpc/kv-service.js';
 import { leaseService } from './grpc/lease-service.js';
 import { bindUrl, createGrpcServer, readPemFile, serverCredentials } from './grpc/listen.js';
@@ -29,23 +41,32 @@ import { authService, maintenanceService } from './grpc/maintenance-service.js';
 import type { EtcdServerApi, WatchHandle, WatchSink, WatchSubscription } from './grpc/server-api.js';
 import { watchService } from './grpc/watch-service.js';
 import { computeClusterId, computeMemberId, formatId } from './membership/ids.js';
+import { confStateOf, recordMemberChange } from './membership/member-changes.js';
+import { encodeMember } from './membership/member-json.js';
 import { startHttpEndpoint } from './metrics/http-endpoint.js';
 import { MetricsRegistry, diskSecondsBuckets } from './metrics/registry.js';
+import { LinearizableReads } from './replication/linearizable-reads.js';
 import { decodeLogEntry, encodeLogEntry } from './replication/log-entry.js';
+import { decodeMemberAttributes, encodeMemberAttributes, isMemberAttributesEntry } from './replication/member-attributes.js';
+import { loadRaftLog } from './replication/raft-log-load.js';
+import { RaftLoop } from './replication/raft-loop.js';
 import { RequestIdGenerator } from './replication/request-id.js';
-import { SingleMemberLog } from './replication/single-member-log.js';
-import { Wal, type WalEntry, type WalReplay } from './wal/index.js';
+import { Waiters } from './replication/waiters.js';
+import type { StoredMember } from './backend/members.js';
+import { fetchClusterMembers } from './transport/fetch-members.js';
+import { PeerSender } from './transport/peer-sender.js';
+import { listenPeer, type PeerListener } from './transport/peer-server.js';
+import { peerTlsOptions, type PeerTlsOptions } from './transport/peer-tls.js';
+import { Wal } from './wal/index.js';
 
 /** The etcd API version the bundled server implements, reported by Status and /version. */
 export const ETCD_API_VERSION = '3.4.0';
 
 const LEASE_CHECK_INTERVAL_MS = 500;
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
-
-interface Waiter {
-  resolve: (result: ApplyResult) => void;
-  reject: (err: unknown) => void;
-}
+/** Entries raft keeps in memory below a snapshot, so a briefly lagging member catches up from the log (etcd's SnapshotCatchUpEntries). */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+const PUBLISH_RETRY_MS = 2000;
 
 export interface StartedServer {
   server: EtcdServer;
@@ -55,20 +76,29 @@ export interface StartedServer {
 }
 
 /**
- * The bundled etcd-compatible server, one member: every write is proposed as a log entry,
- * persisted in the WAL, then applied to the backend together with its index; reads are
- * served from the applied state. The Raft issue replaces SingleMemberLog with a Raft node
- * driving the same persist → apply loop.
+ * The bundled etcd-compatible server, one member of a raft cluster: every write is proposed
+ * as a log entry, replicated and persisted in the WAL by the raft loop, then applied to the
+ * backend together with its index; linearizable reads wait for a ReadIndex round, serializable
+ * ones are served from the applied state.
  */
-export class EtcdServer implements EtcdServerApi {
+export class EtcdServer implements EtcdServerApi, ClusterApi {
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
-  private readonly waiters = new Map<bigint, Waiter>();
+  private readonly waiters: Waiters<ApplyResult>;
+  private readonly confWaiters: Waiters<void>;
+  private readonly reads: LinearizableReads;
   private readonly revoking = new Set<bigint>();
   private readonly timers: NodeJS.Timeout[] = [];
   private grpcServer: grpc.Server | undefined;
   private httpServers: HttpServer[] = [];
-  private log!: SingleMemberLog;
+  private peerListeners: PeerListener[] = [];
+  private sender: PeerSender | undefined;
+  private loop!: RaftLoop;
+  private storage!: MemoryStorage;
+  private memberCache: StoredMember[] = [];
+  private leader = 0n;
+  private published = false;
+  private lastPublishAttempt = 0;
   private fatal: unknown;
   private snapshotting = false;
   private lastSnapshotIndex = 0;
@@ -90,11 +120,25 @@ export class EtcdServer implements EtcdServerApi {
     private readonly wal: Wal,
     private readonly lock: DataDirLock,
     private readonly ids: RequestIdGenerator,
+    private readonly peerTls: PeerTlsOptions | undefined,
   ) {
     this.maxRequestBytes = config.maxRequestBytes;
     this.maxTxnOps = config.maxTxnOps;
-    this.metrics.gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => 1);
-    this.metrics.gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => 1);
+    // etcd's request timeout: 5 s plus two election timeouts.
+    const requestTimeoutMs = 5000 + 2 * config.electionMs;
+    this.waiters = new Waiters(requestTimeoutMs);
+    this.confWaiters = new Waiters(requestTimeoutMs);
+    this.reads = new LinearizableReads(
+      {
+        readIndex: (ctx) => this.loop.readIndex(ctx),
+        hasLeader: () => this.leader !== 0n,
+        appliedIndex: () => this.appliedIndex,
+      },
+      requestTimeoutMs,
+    );
+    this.memberCache = applier.members.list();
+    this.metrics.gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => (this.leader !== 0n ? 1 : 0));
+    this.metrics.gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => (this.leader === this.memberId ? 1 : 0));
     this.metrics.gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => this.waiters.size);
     this.metrics.gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => this.applier.dbSize());
     this.metrics.gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => this.applier.dbSizeInUse());
@@ -104,16 +148,12 @@ export class EtcdServer implements EtcdServerApi {
     this.metrics.gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => config.quotaBackendBytes);
   }
 
-  /** Opens (or creates) the data dir, replays the WAL, and starts serving. */
+  /** Opens (or creates) the data dir, rebuilds raft from the WAL, joins the peers, and starts serving. */
   static async start(config: ServerConfig, logger: Logger): Promise<StartedServer> {
-    if (config.initialCluster.size > 1) {
-      throw new UsageError(
-        `--initial-cluster lists ${config.initialCluster.size} members, but this build of strata server runs single-member clusters only; give --initial-cluster ${config.name}=<peer URL>`,
-      );
-    }
     const lock = await lockDataDir(config.dataDir, { logger });
     let applier: KvApplier | undefined;
     let wal: Wal | undefined;
+    let server: EtcdServer | undefined;
     try {
       const { paths } = await prepareDataDir(config.dataDir, logger);
       applier = KvApplier.open({
@@ -122,22 +162,54 @@ export class EtcdServer implements EtcdServerApi {
         minLeaseTtl: minLeaseTtl(config),
         quotaBackendBytes: config.quotaBackendBytes,
       });
-      const { memberId, clusterId } = bootstrapMembership(applier, config, logger);
-      let replay: WalReplay | undefined;
-      if (await Wal.exists(paths.wal)) {
-        ({ wal, replay } = await Wal.open(paths.wal, { logger }));
-      } else {
+      const peerTls = peerTlsOptions(config.peerTls);
+      const fresh = !(await Wal.exists(paths.wal));
+      const { memberId, clusterId } = await bootstrapMembership(applier, config, logger, peerTls);
+      let storage: MemoryStorage;
+      let applied = 0;
+      if (fresh) {
         wal = await Wal.create(paths.wal, encodeWalMetadata(memberId, clusterId), { logger });
+        storage = new MemoryStorage();
+      } else {
+        const opened = await Wal.open(paths.wal, { logger });
+        wal = opened.wal;
+        ({ storage, applied } = await loadRaftLog(opened.replay, confStateOf(applier.members.list()), logger));
       }
-      const server = new EtcdServer(config, logger, memberId, clusterId, applier, wal, lock, new RequestIdGenerator(memberId, Date.now()));
-      const { term, lastIndex } = replay ? await server.replay(replay) : { term: 0, lastIndex: 0 };
-      server.log = new SingleMemberLog(wal, {
-        memberId,
-        term,
-        lastIndex,
-        onCommitted: (entries) => server.applyCommitted(entries),
-        onFatal: (err) => server.onFatal(err),
+      const node = new RawNode({
+        id: memberId,
+        electionTick: Math.max(2, Math.round(config.electionMs / config.heartbeatMs)),
+        heartbeatTick: 1,
+        storage,
+        applied,
+        checkQuorum: true,
+        preVote: true,
+        logger,
       });
+      // A new cluster's members are its first log entries, so a member added later learns them from the log.
+      if (fresh && config.initialClusterState === 'new') {
+        node.bootstrap(applier.members.list().map((m) => ({ id: m.id, context: encodeMember(m) })));
+      }
+      server = new EtcdServer(config, logger, memberId, clusterId, applier, wal, lock, new RequestIdGenerator(memberId, Date.now()), peerTls);
+      const started = server;
+      server.storage = storage;
+      server.loop = new RaftLoop(node, storage, wal, {
+        send: (messages) => started.sender?.send(messages),
+        apply: (entries) => started.applyCommitted(entries),
+        readStates: (states) => started.reads.onReadStates(states),
+        softState: (state) => started.onSoftState(state),
+        fatal: (err) => started.onFatal(err),
+      });
+      await server.startPeers();
+      server.loop.start(config.heartbeatMs);
+      // The committed entries in the WAL reach the backend before the first client does (raft
+      // does not campaign while committed conf changes wait to be applied).
+      await server.loop.drain();
+      const voters = node.status().config.voters;
+      // Alone, there is nobody to wait for: elect ourselves now rather than after an election timeout.
+      if (voters.length === 1 && voters[0] === memberId) {
+        server.loop.campaign();
+        await server.loop.drain();
+      }
       server.lastSnapshotIndex = server.appliedIndex;
       const bound = await server.serve();
       server.startTimers();
@@ -146,10 +218,15 @@ export class EtcdServer implements EtcdServerApi {
         'member-id': formatId(memberId),
         'cluster-id': formatId(clusterId),
         'client-urls': bound.clientUrls,
+        'peer-urls': server.peerListeners.map((l) => l.url),
         'data-dir': config.dataDir,
       });
       return { server, ...bound };
     } catch (err) {
+      if (server) {
+        await server.stopPeers();
+        await server.loop?.stop();
+      }
       applier?.close();
       await wal?.close();
       await lock.release();
@@ -157,19 +234,37 @@ export class EtcdServer implements EtcdServerApi {
     }
   }
 
-  private async replay(replay: WalReplay): Promise<{ term: number; lastIndex: number }> {
-    let term = Math.max(replay.hardState?.term ?? 0, replay.snapshot?.term ?? 0);
-    let replayed = 0;
-    for await (const batch of replay.entries()) {
-      const pending = batch.filter((entry) => entry.index > this.applier.consistentIndex);
-      this.applyEntries(pending);
-      replayed += pending.length;
-      for (const entry of batch) term = Math.max(term, entry.term);
+  private async startPeers(): Promise<void> {
+    this.sender = new PeerSender({
+      localId: this.memberId,
+      clusterId: () => this.clusterId,
+      peerUrls: (id) => this.memberCache.find((m) => m.id === id)?.peerUrls,
+      tls: this.peerTls,
+      onUnreachable: (id) => this.loop.reportUnreachable(id),
+      onSnapshotUnsent: (id) => this.loop.reportSnapshot(id, false),
+      logger: this.logger,
+    });
+    for (const url of this.config.listenPeerUrls) {
+      this.peerListeners.push(
+        await listenPeer(url, {
+          clusterId: () => this.clusterId,
+          onMessages: (messages) => {
+            for (const m of messages) this.loop.step(m);
+          },
+          members: () => this.memberCache,
+          tls: this.peerTls,
+          clientCertAuth: this.config.peerTls?.clientCertAuth ?? false,
+          maxBodyBytes: 2 * this.config.maxRequestBytes + 64 * 1024 * 1024,
+          logger: this.logger,
+        }),
+      );
     }
-    const lastIndex = replay.lastIndex;
-    this.appliedIndex = Math.max(this.applier.consistentIndex, lastIndex);
-    if (replayed > 0) this.logger.info('replayed the WAL into the backend', { entries: replayed, 'applied-index': this.applier.consistentIndex });
-    return { term, lastIndex };
+  }
+
+  private async stopPeers(): Promise<void> {
+    this.sender?.stop();
+    await Promise.all(this.peerListeners.map((l) => l.close()));
+    this.peerListeners = [];
   }
 
   private async serve(): Promise<{ clientUrls: string[]; metricsUrls: string[] }> {
@@ -216,7 +311,10 @@ export class EtcdServer implements EtcdServerApi {
   }
 
   private startTimers(): void {
-    const leaseTimer = setInterval(() => this.revokeExpiredLeases(), LEASE_CHECK_INTERVAL_MS);
+    const leaseTimer = setInterval(() => {
+      this.revokeExpiredLeases();
+      this.publishAttributes();
+    }, LEASE_CHECK_INTERVAL_MS);
     this.timers.push(leaseTimer);
     const compaction = this.config.autoCompaction;
     if (compaction) this.timers.push(...startAutoCompaction(this, compaction, this.logger));
@@ -234,8 +332,9 @@ export class EtcdServer implements EtcdServerApi {
       setTimeout(() => this.grpcServer?.forceShutdown(), 1000).unref();
     });
     await Promise.all(this.httpServers.map((s) => new Promise((resolve) => s.close(resolve))));
-    for (const waiter of this.waiters.values()) waiter.reject(new EtcdError('stopped'));
-    this.waiters.clear();
+    await this.stopPeers();
+    await this.loop.stop();
+    this.failWaiters(new EtcdError('stopped'));
     await this.wal.close();
     this.applier.close();
     await this.lock.release();
@@ -250,15 +349,13 @@ export class EtcdServer implements EtcdServerApi {
     const requestId = this.ids.next();
     const data = encodeLogEntry(requestId, request);
     if (data.length > this.config.maxRequestBytes) return Promise.reject(new EtcdError('requestTooLarge'));
-    return new Promise<ApplyResult>((resolve, reject) => {
-      this.waiters.set(requestId, { resolve, reject });
-      try {
-        this.log.propose(data);
-      } catch (err) {
-        this.waiters.delete(requestId);
-        reject(err);
-      }
-    }).then(async (result) => {
+    const applied = this.waiters.wait(requestId);
+    try {
+      this.loop.propose(data);
+    } catch (err) {
+      this.waiters.fail(requestId, this.proposalError(err));
+    }
+    return applied.then(async (result) => {
       if (result.error) {
         this.proposalsFailed.inc();
         throw result.error;
@@ -268,15 +365,80 @@ export class EtcdServer implements EtcdServerApi {
     });
   }
 
-  private applyCommitted(entries: WalEntry[]): void {
+  /** Proposes a membership change (the member as context, as etcd does) and waits until it is applied here. */
+  private async proposeMemberChange(type: ConfChangeType, member: StoredMember): Promise<void> {
+    if (this.stopped || this.fatal !== undefined) throw new EtcdError('stopped');
+    const id = this.ids.next();
+    const applied = this.confWaiters.wait(id);
+    try {
+      this.loop.proposeConfChange({ kind: 'v1', id, type, nodeId: member.id, context: encodeMember(member) });
+    } catch (err) {
+      this.confWaiters.fail(id, this.proposalError(err));
+    }
+    await applied;
+  }
+
+  private proposalError(err: unknown): unknown {
+    if (isRaftError(err, 'RAFT_PROPOSAL_DROPPED')) return new EtcdError(this.leader === 0n ? 'noLeader' : 'timeout');
+    return err;
+  }
+
+  /** Publishes this member's name and client URLs through the log once there is a leader (etcd's publish). */
+  private publishAttributes(): void {
+    if (this.published || this.leader === 0n || this.fatal !== undefined || this.stopped) return;
+    const now = Date.now();
+    if (now - this.lastPublishAttempt < PUBLISH_RETRY_MS) return;
+    this.lastPublishAttempt = now;
+    try {
+      this.loop.propose(encodeMemberAttributes({ memberId: this.memberId, name: this.config.name, clientUrls: this.config.advertiseClientUrls }));
+    } catch (err) {
+      if (!isRaftError(err, 'RAFT_PROPOSAL_DROPPED')) throw err;
+    }
+  }
+
+  private onSoftState(state: SoftState): void {
+    const was = this.leader;
+    this.leader = state.lead;
+    if (was !== state.lead) this.logger.info('raft leader changed', { leader: formatId(state.lead), role: state.raftState });
+    // A new leader's lessor starts the clocks again, as etcd's does, so no lease expires for the election's pause.
+    if (state.raftState === 'leader' && was !== this.memberId) this.applier.promoteLeases(this.config.electionMs);
+    this.publishAttributes();
+  }
+
+  private failWaiters(err: unknown): void {
+    this.waiters.failAll(err);
+    this.confWaiters.failAll(err);
+    this.reads.failAll(err);
+  }
+
+  private applyCommitted(entries: readonly Entry[]): void {
     this.proposalsCommitted.inc({}, entries.length);
     const started = performance.now();
-    this.applyEntries(entries);
+    let run: Entry[] = [];
+    const flush = (): void => {
+      if (run.length > 0) this.applyEntries(run);
+      run = [];
+    };
+    for (const entry of entries) {
+      if (entry.type !== EntryType.Normal) {
+        flush();
+        this.applyConfChangeEntry(entry);
+      } else if (isMemberAttributesEntry(entry.data)) {
+        flush();
+        this.applyMemberAttributes(entry);
+      } else {
+        run.push(entry);
+      }
+    }
+    flush();
+    const last = entries.at(-1);
+    if (last) this.appliedIndex = Math.max(this.appliedIndex, last.index);
     this.applyDuration.observe((performance.now() - started) / 1000);
+    this.reads.onApplied();
     this.maybeSnapshot();
   }
 
-  private applyEntries(entries: WalEntry[]): void {
+  private applyEntries(entries: readonly Entry[]): void {
     const last = entries.at(-1);
     if (last) this.appliedIndex = Math.max(this.appliedIndex, last.index);
     const decoded: Array<{ index: number; request: InternalRequest; requestId: bigint }> = [];
@@ -288,19 +450,36 @@ export class EtcdServer implements EtcdServerApi {
     if (decoded.length === 0) return;
     const results = this.applier.applyBatch(decoded);
     this.proposalsApplied.inc({}, decoded.length);
-    decoded.forEach((entry, i) => {
-      const waiter = this.waiters.get(entry.requestId);
-      if (!waiter) return;
-      this.waiters.delete(entry.requestId);
-      waiter.resolve(results[i]!);
-    });
+    decoded.forEach((entry, i) => this.waiters.trigger(entry.requestId, results[i]!));
+  }
+
+  private applyConfChangeEntry(entry: Entry): void {
+    const cc = decodeConfChangeEntry(entry);
+    if (!cc) return;
+    this.loop.applyConfChange(cc);
+    this.applier.backend.transaction(() => recordMemberChange(this.applier.members, cc));
+    this.memberCache = this.applier.members.list();
+    if (cc.kind !== 'v1') return;
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId && entry.index > this.applier.consistentIndex) {
+      this.logger.warn('this member was removed from the cluster; it no longer takes part', { 'member-id': formatId(this.memberId) });
+    }
+    this.confWaiters.trigger(cc.id, undefined);
+  }
+
+  private applyMemberAttributes(entry: Entry): void {
+    const attributes = decodeMemberAttributes(entry.data);
+    const member = this.memberCache.find((m) => m.id === attributes.memberId);
+    if (member) {
+      this.applier.backend.transaction(() => this.applier.members.put({ ...member, name: attributes.name, clientUrls: attributes.clientUrls }));
+      this.memberCache = this.applier.members.list();
+    }
+    if (attributes.memberId === this.memberId) this.published = true;
   }
 
   private onFatal(err: unknown): void {
     this.fatal = err;
-    this.logger.error('cannot write the WAL; no more writes are accepted', { error: errorMessage(err) });
-    for (const waiter of this.waiters.values()) waiter.reject(new EtcdError('stopped'));
-    this.waiters.clear();
+    this.logger.error('the raft loop stopped; no more writes are accepted', { error: errorMessage(err) });
+    this.failWaiters(new EtcdError('stopped'));
   }
 
   /** After --snapshot-count entries: make the backend durable and drop the WAL before it. */
@@ -308,11 +487,13 @@ export class EtcdServer implements EtcdServerApi {
     const applied = this.appliedIndex;
     if (this.snapshotting || applied - this.lastSnapshotIndex < this.config.snapshotCount) return;
     this.snapshotting = true;
-    const term = this.log.term;
+    const term = this.storage.term(applied);
     (async () => {
       this.applier.sync();
       await this.wal.saveSnapshotMarker(term, applied);
       await this.wal.releaseTo(applied);
+      const keepFrom = applied - SNAPSHOT_CATCH_UP_ENTRIES;
+      if (keepFrom > this.storage.firstIndex()) this.storage.compact(keepFrom);
       this.lastSnapshotIndex = applied;
       this.logger.info('snapshot taken; released older WAL segments', { index: applied, term });
     })()
@@ -323,6 +504,8 @@ export class EtcdServer implements EtcdServerApi {
   }
 
   private revokeExpiredLeases(): void {
+    // Only the leader's lessor expires leases, as in etcd; followers learn of it from the log.
+    if (this.leader !== this.memberId) return;
     for (const id of this.applier.expiredLeases(Date.now())) {
       if (this.revoking.has(id)) continue;
       this.revoking.add(id);
@@ -352,11 +535,12 @@ export class EtcdServer implements EtcdServerApi {
       cluster_id: this.clusterId.toString(),
       member_id: this.memberId.toString(),
       revision: String(revision ?? this.applier.currentRevision),
-      raft_term: String(this.log.term),
+      raft_term: String(this.loop.hardState.term),
     };
   }
 
   async range(req: RangeRequest) {
+    if (!req.serializable) await this.reads.wait();
     return this.applier.range(req);
   }
 
@@ -417,26 +601,61 @@ export class EtcdServer implements EtcdServerApi {
   }
 
   members(): Member[] {
-    return this.applier.members.list().map((m) => ({
-      ID: m.id.toString(),
-      name: m.name,
-      peerURLs: m.peerUrls,
-      clientURLs: m.clientUrls,
-      isLearner: m.isLearner,
-    }));
+    return this.memberCache.map(toApiMember);
+  }
+
+  async memberAdd(peerUrls: string[], isLearner: boolean): Promise<Member> {
+    const wanted = new Set(peerUrls);
+    if (this.memberCache.some((m) => m.peerUrls.some((u) => wanted.has(u)))) throw new EtcdError('peerURLExist');
+    // etcd's MemberAdd: the ID hashes the peer URLs with the time, no cluster token.
+    const id = computeMemberId(peerUrls, '', Math.floor(Date.now() / 1000));
+    if (this.memberCache.some((m) => m.id === id)) throw new EtcdError('memberExist');
+    const member: StoredMember = { id, name: '', peerUrls, clientUrls: [], isLearner };
+    await this.proposeMemberChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member);
+    return toApiMember(member);
+  }
+
+  async memberRemove(id: bigint): Promise<void> {
+    await this.proposeMemberChange(ConfChangeType.RemoveNode, this.knownMember(id));
+  }
+
+  async memberUpdate(id: bigint, peerUrls: string[]): Promise<void> {
+    const wanted = new Set(peerUrls);
+    if (this.memberCache.some((m) => m.id !== id && m.peerUrls.some((u) => wanted.has(u)))) throw new EtcdError('peerURLExist');
+    await this.proposeMemberChange(ConfChangeType.UpdateNode, { ...this.knownMember(id), peerUrls });
+  }
+
+  async memberPromote(id: bigint): Promise<void> {
+    const member = this.knownMember(id);
+    if (!member.isLearner) throw new EtcdError('memberNotLearner');
+    // As etcd: a learner becomes a voter only once it has 90% of the leader's log.
+    const progress = this.leader === this.memberId ? this.loop.status().progress : undefined;
+    if (progress) {
+      const own = progress.get(this.memberId)?.match ?? 0;
+      const learner = progress.get(id)?.match ?? 0;
+      if (learner < own * 0.9) throw new EtcdError('learnerNotReady');
+    }
+    await this.proposeMemberChange(ConfChangeType.AddNode, { ...member, isLearner: false });
+  }
+
+  private knownMember(id: bigint): StoredMember {
+    const member = this.memberCache.find((m) => m.id === id);
+    if (!member) throw new EtcdError('memberNotFound');
+    return member;
   }
 
   status() {
+    const hardState = this.loop.hardState;
     return {
       version: ETCD_API_VERSION,
       dbSize: String(this.applier.dbSize()),
       dbSizeInUse: String(this.applier.dbSizeInUse()),
-      leader: this.memberId.toString(),
-      raftIndex: String(this.log.commitIndex),
-      raftTerm: String(this.log.term),
+      leader: this.leader.toString(),
+      raftIndex: String(hardState.commit),
+      raftTerm: String(hardState.term),
       raftAppliedIndex: String(this.appliedIndex),
       errors: this.applier.alarms().map((a) => `memberID:${a.memberID} alarm:${a.alarm} `),
-      isLearner: false,
+      isLearner: this.memberCache.some((m) => m.id === this.memberId && m.isLearner),
     };
   }
 
@@ -446,6 +665,16 @@ export class EtcdServer implements EtcdServerApi {
 
   hash(): number {
     return this.applier.hash();
+  }
+
+  snapshotArchive() {
+    const view = openBackendReader(this.applier.backend.path, { logger: this.logger });
+    const { writer, done } = archiveDataDir(view, {
+      toolVersion: toolVersion(),
+      source: { kind: 'strata', serverVersion: ETCD_API_VERSION },
+      logger: this.logger,
+    });
+    return { output: writer.output, revision: view.revision, done, cancel: (reason: Error) => writer.abort(reason) };
   }
 
   async alarm(action: 'GET' | 'ACTIVATE' | 'DEACTIVATE', memberId: bigint, alarm: AlarmType): Promise<AlarmMember[]> {
@@ -460,6 +689,7 @@ export class EtcdServer implements EtcdServerApi {
 
   private health(): { healthy: boolean; reason: string } {
     if (this.fatal !== undefined) return { healthy: false, reason: 'WAL write failed' };
+    if (this.leader === 0n) return { healthy: false, reason: 'RAFT NO LEADER' };
     const alarms = this.applier.alarms();
     if (alarms.length > 0) return { healthy: false, reason: `ALARM ${alarms.map((a) => a.alarm).join(',')}` };
     return { healthy: true, reason: '' };
@@ -478,48 +708,67 @@ function minLeaseTtl(config: ServerConfig): number {
   return Math.ceil((Math.floor((3 * electionTicks) / 2) * config.heartbeatMs) / 1000);
 }
 
+function toApiMember(m: StoredMember): Member {
+  return { ID: m.id.toString(), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
+}
+
 /**
- * On first start, records this member (and the cluster ID derived from the initial
- * cluster) in the backend; later starts check that the flags still describe the same
- * cluster, as etcd refuses a data dir of another cluster.
+ * On first start, records the cluster in the backend: with --initial-cluster-state new, every
+ * member of --initial-cluster with etcd's IDs; with existing, the members a running member
+ * reports (this one must have been added with `member add` first). Later starts keep the
+ * recorded identity, as etcd refuses a data dir of another cluster.
  */
-function bootstrapMembership(applier: KvApplier, config: ServerConfig, logger: Logger): { memberId: bigint; clusterId: bigint } {
+async function bootstrapMembership(
+  applier: KvApplier,
+  config: ServerConfig,
+  logger: Logger,
+  peerTls: PeerTlsOptions | undefined,
+): Promise<{ memberId: bigint; clusterId: bigint }> {
   const recordedCluster = applier.meta.getBigInt(MetaKey.clusterId);
   const recordedMember = applier.meta.getBigInt(MetaKey.memberId);
   if (recordedCluster !== undefined && recordedMember !== undefined) {
     // As etcd: an initialised data dir keeps its identity; --initial-* flags only bootstrap.
     const me = applier.members.list().find((m) => m.id === recordedMember);
-    if (me && me.name !== config.name) {
+    if (me && me.name !== config.name && me.name !== '') {
       logger.warn('--name differs from the name this data dir was created with; keeping the recorded one', {
         recorded: me.name,
         given: config.name,
       });
     }
-    if (me && me.clientUrls.join(',') !== config.advertiseClientUrls.join(',')) {
-      applier.backend.transaction(() => applier.members.put({ ...me, clientUrls: config.advertiseClientUrls }));
-    }
     logger.info('restarting member from its data dir', { 'member-id': formatId(recordedMember), 'cluster-id': formatId(recordedCluster) });
     return { memberId: recordedMember, clusterId: recordedCluster };
   }
+  const own = [...config.initialAdvertisePeerUrls].sort().join(',');
+  let clusterId: bigint;
+  let members: StoredMember[];
   if (config.initialClusterState === 'existing') {
-    throw new UsageError(
-      `--initial-cluster-state existing needs a cluster to join, which this build cannot do yet; start with --initial-cluster-state new`,
-    );
+    const others = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, urls]) => urls);
+    const remote = await fetchClusterMembers(others, peerTls);
+    clusterId = remote.clusterId;
+    members = remote.members;
+    if (!members.some((m) => [...m.peerUrls].sort().join(',') === own)) {
+      throw new UsageError(
+        `Cannot join cluster ${formatId(clusterId)}: it has no member with peer URLs ${own}; run 'member add --peer-urls=${own}' on the cluster first`,
+      );
+    }
+  } else {
+    members = [...config.initialCluster].map(([name, peerUrls]) => ({
+      id: computeMemberId(peerUrls, config.initialClusterToken),
+      name,
+      peerUrls,
+      clientUrls: [],
+      isLearner: false,
+    }));
+    clusterId = computeClusterId(members.map((m) => m.id));
   }
-  const memberId = computeMemberId(config.initialAdvertisePeerUrls, config.initialClusterToken);
-  const clusterId = computeClusterId([memberId]);
+  const me = members.find((m) => [...m.peerUrls].sort().join(',') === own);
+  if (!me) throw new StrataError('STRATA_BOOTSTRAP', `Cannot bootstrap: no member of --initial-cluster has peer URLs ${own}`);
   applier.backend.transaction(() => {
     applier.meta.putBigInt(MetaKey.clusterId, clusterId);
-    applier.meta.putBigInt(MetaKey.memberId, memberId);
-    applier.members.put({
-      id: memberId,
-      name: config.name,
-      peerUrls: config.initialAdvertisePeerUrls,
-      clientUrls: config.advertiseClientUrls,
-      isLearner: false,
-    });
+    applier.meta.putBigInt(MetaKey.memberId, me.id);
+    for (const m of members) applier.members.put(m.id === me.id ? { ...m, name: config.name, clientUrls: config.advertiseClientUrls } : m);
   });
-  return { memberId, clusterId };
+  return { memberId: me.id, clusterId };
 }
 
 /** The response of an applied entry of the given kind. */

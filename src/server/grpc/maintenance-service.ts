@@ -4,6 +4,7 @@ import type { AlarmType } from '../../api/etcd-types.js';
 import type { Logger } from '../../util/log.js';
 import type { EtcdServerApi } from './server-api.js';
 import { unary, unimplemented } from './service-error.js';
+import { streamSnapshot } from './snapshot-stream.js';
 
 export function maintenanceService(server: EtcdServerApi, logger: Logger): grpc.UntypedServiceImplementation {
   return {
@@ -30,7 +31,7 @@ export function maintenanceService(server: EtcdServerApi, logger: Logger): grpc.
       throw unimplemented('moving the leader (it needs a multi-member cluster)');
     }),
     Snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-      call.destroy(Object.assign(new Error('snapshot'), unimplemented('Maintenance.Snapshot')));
+      void streamSnapshot(call, server, logger);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type {
   AlarmMember,
   AlarmType,
@@ -45,6 +46,11 @@ export interface EtcdServerApi {
   status(): Omit<StatusResponse, 'header'>;
   hashKV(revision: number): { hash: number; compactRevision: number; hashRevision: number };
   hash(): number;
+  /**
+   * A snapshot archive of one consistent backend read at `revision`: read `output` while
+   * `done` settles; `cancel` stops it (the read is released either way).
+   */
+  snapshotArchive(): { output: Readable; revision: number; done: Promise<unknown>; cancel(reason: Error): void };
   alarm(action: 'GET' | 'ACTIVATE' | 'DEACTIVATE', memberId: bigint, alarm: AlarmType): Promise<AlarmMember[]>;
   defragment(): Promise<void>;
   readonly maxRequestBytes: number;

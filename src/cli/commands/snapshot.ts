@@ -1,0 +1,190 @@
+import { Option, type Command } from 'commander';
+import { EtcdClient } from '../../client/client.js';
+import { compareWithCluster } from '../../snapshot/against.js';
+import { snapshotStatus, verifySnapshot, type SnapshotStatus } from '../../snapshot/inspect.js';
+import { saveSnapshot } from '../../snapshot/save.js';
+import { dataDirArchive } from '../../snapshot/sources/datadir-source.js';
+import { liveArchive } from '../../snapshot/sources/live-source.js';
+import { pickMember } from '../../snapshot/sources/pick-member.js';
+import { rangeArchive } from '../../snapshot/sources/range-source.js';
+import { openStore } from '../../snapshot/stores/open-store.js';
+import { UsageError } from '../../util/errors.js';
+import { createLogger, type Logger } from '../../util/log.js';
+import { addClientFlags, clientOptionsFromFlags } from '../flags/client-flags.js';
+import { renderTable } from '../output/table.js';
+import { Progress } from '../progress.js';
+import { action } from '../run-action.js';
+import { toolVersion } from '../version.js';
+
+/** Library log lines go to stderr as plain text (stdout may carry the archive or the JSON). */
+function stderrLogger(quiet: boolean): Logger {
+  return createLogger(
+    {
+      write: (line: string) => {
+        if (quiet) return;
+        const { msg, level } = JSON.parse(line) as { msg: string; level: string };
+        process.stderr.write(`${level === 'info' ? '' : `${level}: `}${msg}\n`);
+      },
+    },
+    'info',
+  );
+}
+
+function parseLevel(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n)) throw new UsageError(`Invalid --level '${text}': use a zstd level from 1 to 19`);
+  return n;
+}
+
+function writeFormat(opts: Record<string, unknown>): 'table' | 'json' {
+  const format = String(opts['writeOut']);
+  if (format !== 'table' && format !== 'json') throw new UsageError(`Invalid --write-out '${format}': expected table or json`);
+  return format;
+}
+
+function printStatus(status: SnapshotStatus, format: 'table' | 'json'): void {
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify(status)}\n`);
+    return;
+  }
+  const header = ['HASH', 'REVISION', 'TOTAL KEYS', 'TOTAL SIZE', 'COMPACT REVISION', 'HASHKV', 'CLUSTER ID', 'CREATED', 'FORMAT'];
+  const row = [
+    status.hash.toString(16).padStart(8, '0'),
+    String(status.revision),
+    String(status.totalKey),
+    String(status.totalSize),
+    String(status.compactRevision),
+    status.hashKV === null ? '-' : String(status.hashKV),
+    status.clusterId ?? '-',
+    status.createdAt ?? '-',
+    status.format,
+  ];
+  process.stdout.write(renderTable(header, [row]));
+}
+
+export function registerSnapshotCommands(program: Command): void {
+  const snapshot = program.command('snapshot').description('save, verify, inspect and list snapshots');
+
+  addClientFlags(
+    snapshot
+      .command('save <dest>')
+      .description('save a snapshot of a cluster (--endpoints) or of a bundled data dir (--data-dir) to a path, file://, s3:// or - (stdout); a directory or a trailing / names the file itself')
+      .option('--data-dir <dir>', 'read a bundled server\'s data dir instead of the API (read-only; the server may run)')
+      .addOption(new Option('--method <method>', 'snapshot: Maintenance.Snapshot; range: a logical read through Range (no admin right, --prefix)').choices(['snapshot', 'range']).default('snapshot'))
+      .option('--prefix <prefix>', 'with --method range: only keys under this prefix')
+      .option('--level <n>', 'zstd level 1..19 (default 3)', parseLevel)
+      .option('--json', 'print one JSON summary line at the end'),
+  ).action(
+    action(async (dest: string, opts: Record<string, unknown>, cmd: Command) => {
+      const json = opts['json'] === true;
+      const logger = stderrLogger(false);
+      const level = opts['level'] as number | undefined;
+      const dataDir = opts['dataDir'] as string | undefined;
+      const method = String(opts['method']);
+      const prefix = opts['prefix'] as string | undefined;
+      if (prefix !== undefined && method !== 'range') throw new UsageError('--prefix needs --method range (Maintenance.Snapshot covers the whole keyspace)');
+      const endpointsGiven = cmd.getOptionValueSource('endpoints') !== 'default';
+      if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
+      const store = await openStore(dest, { stdout: process.stdout });
+      const progress = new Progress(process.stderr, `saving to ${dest}`);
+      const common = { toolVersion: toolVersion(), logger, ...(level !== undefined ? { level } : {}) };
+      let client: EtcdClient | undefined;
+      try {
+        const result = await saveSnapshot(
+          store,
+          async () => {
+            if (dataDir !== undefined) return dataDirArchive(dataDir, common);
+            client ??= new EtcdClient(clientOptionsFromFlags(opts));
+            const member = await pickMember(client, logger);
+            const endpoints = client.endpoints;
+            try {
+              if (method === 'range') return await rangeArchive(member, { ...common, endpoints, ...(prefix !== undefined ? { prefix } : {}) });
+              return await liveArchive(member, { ...common, endpoints });
+            } catch (err) {
+              member.client.close();
+              throw err;
+            }
+          },
+          { logger, onBytes: (bytes) => progress.update(bytes) },
+        );
+        progress.done();
+        const summary = {
+          location: result.location,
+          revision: result.manifest.revision,
+          compactRevision: result.manifest.compactRevision,
+          totalKey: result.trailer.keyCount,
+          records: result.trailer.recordCount,
+          leases: result.trailer.leaseCount,
+          hashKV: result.trailer.hashKV?.hash ?? null,
+          totalSize: result.bytes,
+          sha256: result.sha256,
+          source: result.manifest.source.kind,
+          endpoint: result.manifest.source.endpoint ?? null,
+          clusterId: result.manifest.source.clusterId,
+        };
+        if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        else if (dest !== '-') {
+          process.stdout.write(`Snapshot saved at ${result.location} (revision ${summary.revision}, ${summary.totalKey} keys, ${summary.totalSize} bytes)\n`);
+        } else {
+          logger.info(`Snapshot written to stdout (revision ${summary.revision}, ${summary.totalKey} keys, ${summary.totalSize} bytes, sha256 ${result.sha256})`);
+        }
+      } finally {
+        progress.done();
+        client?.close();
+      }
+    }),
+  );
+
+  addClientFlags(
+    snapshot
+      .command('verify <src>')
+      .description('check a snapshot (a Strata archive or an etcd snapshot.db) completely; exit 3 when any check fails')
+      .option('--against <urls>', 'also compare its hash with the live cluster\'s HashKV at the snapshot revision')
+      .option('--json', 'print one JSON summary line'),
+  ).action(
+    action(async (src: string, opts: Record<string, unknown>) => {
+      const store = await openStore(src, { stdin: process.stdin });
+      const report = await verifySnapshot(store);
+      const checks = [...report.checks];
+      const against = opts['against'] as string | undefined;
+      if (against !== undefined) {
+        const client = new EtcdClient(clientOptionsFromFlags({ ...opts, endpoints: against }));
+        try {
+          checks.push(await compareWithCluster(client, report.status));
+        } finally {
+          client.close();
+        }
+      }
+      if (opts['json'] === true) process.stdout.write(`${JSON.stringify({ ok: true, ...report.status, checks })}\n`);
+      else process.stdout.write(`Snapshot ${src} is intact (revision ${report.status.revision}, ${report.status.totalKey} keys): ${checks.join(', ')}\n`);
+    }),
+  );
+
+  snapshot
+    .command('status <src>')
+    .description('show a snapshot\'s revision, key count, size and hashes (reads to the trailer)')
+    .addOption(new Option('-w, --write-out <format>', 'table or json').default('table'))
+    .action(
+      action(async (src: string, opts: Record<string, unknown>) => {
+        const format = writeFormat(opts);
+        printStatus(await snapshotStatus(await openStore(src, { stdin: process.stdin })), format);
+      }),
+    );
+
+  snapshot
+    .command('ls <store>')
+    .description('list the snapshots in a directory or s3:// prefix, newest first')
+    .addOption(new Option('-w, --write-out <format>', 'table or json').default('table'))
+    .action(
+      action(async (location: string, opts: Record<string, unknown>) => {
+        const format = writeFormat(opts);
+        const items = await (await openStore(location.endsWith('/') ? location : `${location}/`)).list();
+        if (format === 'json') {
+          process.stdout.write(`${JSON.stringify(items.map((i) => ({ ...i, modified: i.modified.toISOString() })))}\n`);
+          return;
+        }
+        const rows = items.map((i) => [i.name, String(i.size), i.modified.toISOString(), i.sha256 ?? '-']);
+        process.stdout.write(renderTable(['NAME', 'SIZE', 'MODIFIED', 'SHA256'], rows));
+      }),
+    );
+}

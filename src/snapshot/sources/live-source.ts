@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ArchiveReader, idToHex } from '../../archive/index.js';
+import { IntegrityError, StrataError } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+import type { ArchiveStream } from './archive-stream.js';
+import { etcdImageArchive } from './etcd-archive.js';
+import { openEtcdSnapshot } from './etcd-snapshot.js';
+import type { PickedMember } from './pick-member.js';
+
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+/** bbolt's first page carries its magic at byte 32 (page header 16 + meta offset 16). */
+const BBOLT_HEAD = 64;
+
+export interface LiveOptions {
+  toolVersion: string;
+  endpoints: string[];
+  level?: number;
+  logger: Logger;
+}
+
+/** The first bytes of the stream (at least `n` unless it ends), and the stream with them put back. */
+async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {
+  const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let size = 0;
+  while (size < n) {
+    const next = await it.next();
+    if (next.done === true) break;
+    parts.push(next.value);
+    size += next.value.length;
+  }
+  const head = Buffer.concat(parts);
+  let sent = false;
+  const rest: AsyncIterator<Buffer> = {
+    next: async () => {
+      if (!sent) {
+        sent = true;
+        if (head.length > 0) return { done: false, value: head };
+      }
+      return it.next();
+    },
+    return: async () => (await it.return?.()) ?? { done: true, value: undefined },
+  };
+  return { head, rest };
+}
+
+/**
+ * Maintenance.Snapshot of the picked member: the bundled server's archive passes through,
+ * verified as it streams; etcd's bbolt image is spooled to a 0600 temp file (removed after),
+ * its SHA-256 trailer checked, and rewritten as an archive.
+ */
+export async function liveArchive(member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
+  const stream = await member.client.snapshot();
+  const { head, rest } = await peek(stream, BBOLT_HEAD);
+  if (head.length === 0) throw new IntegrityError(`Snapshot stream from ${member.endpoint} is empty: check the server's log`);
+  if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return passThrough(rest, member, options);
+  return spoolEtcdImage(rest, member, options);
+}
+
+async function passThrough(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
+  // The store side may start reading only once the manifest is known: let it lag a little.
+  const toStore = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+  const toReader = new PassThrough();
+  let stopped: Error | undefined;
+  const pump = (async () => {
+    for (;;) {
+      const next = await rest.next();
+      if (next.done === true || stopped !== undefined) break;
+      const a = toStore.write(next.value);
+      const b = toReader.write(next.value);
+      if (!a) await new Promise((r) => toStore.once('drain', r));
+      if (!b) await new Promise((r) => toReader.once('drain', r));
+    }
+    toStore.end();
+    toReader.end();
+  })();
+  pump.catch((err: unknown) => {
+    toReader.destroy(err as Error);
+    toStore.destroy(err as Error);
+  });
+  const reader = await ArchiveReader.open(toReader, { label: `Maintenance.Snapshot of ${member.endpoint}` });
+  const done = (async () => {
+    const result = await reader.finish();
+    await pump;
+    return { manifest: result.manifest, trailer: result.trailer, sha256: result.sha256, bytes: result.bytes };
+  })();
+  done.catch(() => undefined);
+  options.logger.info('the server streams an archive: passing it through, verified', { endpoint: member.endpoint });
+  return {
+    manifest: reader.manifest,
+    output: toStore,
+    done,
+    cancel: (reason) => {
+      stopped = reason;
+      reader.close();
+      void rest.return?.();
+    },
+  };
+}
+
+async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
+  const spool = join(tmpdir(), `strata-etcd-snapshot-${randomBytes(8).toString('hex')}.db`);
+  const release = (): Promise<void> => rm(spool, { force: true });
+  try {
+    options.logger.info('the server streams a bbolt image: spooling it to a temporary file', { endpoint: member.endpoint });
+    await pipeline({ [Symbol.asyncIterator]: () => rest }, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+    const image = await openEtcdSnapshot(spool, { name: `Maintenance.Snapshot of ${member.endpoint}` });
+    if (image.sha256 === undefined) {
+      await image.close();
+      throw new IntegrityError(`Snapshot stream from ${member.endpoint} has no SHA-256 trailer: it was cut short; run the save again`);
+    }
+    return await etcdImageArchive(image, {
+      toolVersion: options.toolVersion,
+      source: {
+        kind: 'etcd',
+        endpoints: options.endpoints,
+        endpoint: member.endpoint,
+        clusterId: idToHex(member.clusterId),
+        memberId: idToHex(member.memberId),
+        serverVersion: member.serverVersion,
+      },
+      logger: options.logger,
+      ...(options.level !== undefined ? { level: options.level } : {}),
+      release: async () => {
+        await image.close();
+        await release();
+      },
+    });
+  } catch (err) {
+    await release();
+    throw err instanceof StrataError ? err : new StrataError('STRATA_SPOOL', `Cannot spool the snapshot of ${member.endpoint} to '${spool}': ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,45 @@
+import type { EtcdClient } from '../../client/client.js';
+import { StrataError, errorMessage } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+
+export interface PickedMember {
+  /** A client bound to the chosen endpoint only. */
+  client: EtcdClient;
+  endpoint: string;
+  clusterId: bigint;
+  memberId: bigint;
+  serverVersion: string;
+}
+
+/**
+ * With several endpoints: the leader (each endpoint's status says who leads), else the first
+ * healthy one. Says which in the log.
+ */
+export async function pickMember(client: EtcdClient, logger: Logger): Promise<PickedMember> {
+  const failures: string[] = [];
+  let fallback: PickedMember | undefined;
+  for (const endpoint of client.endpoints) {
+    const one = client.atEndpoint(endpoint);
+    try {
+      const status = await one.status();
+      const header = status.header;
+      if (header === null) throw new Error('the status response has no header');
+      const picked = { client: one, endpoint, clusterId: BigInt(header.cluster_id), memberId: BigInt(header.member_id), serverVersion: status.version };
+      if (status.leader === header.member_id) {
+        fallback?.client.close();
+        logger.info(`snapshotting the leader at ${endpoint}`, { endpoint, member: picked.memberId.toString(16) });
+        return picked;
+      }
+      if (fallback === undefined) fallback = picked;
+      else one.close();
+    } catch (err) {
+      one.close();
+      failures.push(`${endpoint}: ${errorMessage(err)}`);
+    }
+  }
+  if (fallback !== undefined) {
+    logger.info(`no leader answered; snapshotting ${fallback.endpoint}`, { endpoint: fallback.endpoint });
+    return fallback;
+  }
+  throw new StrataError('STRATA_NO_ENDPOINT', failures.length === 1 ? (failures[0] ?? '') : `No endpoint answered: ${failures.join('; ')}`);
+}
