@@ -1,0 +1,52 @@
+import { EtcdError } from '../../api/etcd-errors.js';
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Callers waiting for the entry they proposed to be applied, by request ID. A wait gives up
+ * with etcd's "request timed out" when the entry is not applied in time (lost with a leader,
+ * or a partition keeps it from committing).
+ */
+export class Waiters<T> {
+  private readonly waiting = new Map<bigint, Waiter<T>>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  wait(id: bigint): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new EtcdError('timeout'));
+      }, this.timeoutMs);
+      this.waiting.set(id, { resolve, reject, timer });
+    });
+  }
+
+  trigger(id: bigint, value: T): void {
+    const waiter = this.waiting.get(id);
+    if (!waiter) return;
+    this.waiting.delete(id);
+    clearTimeout(waiter.timer);
+    waiter.resolve(value);
+  }
+
+  fail(id: bigint, err: unknown): void {
+    const waiter = this.waiting.get(id);
+    if (!waiter) return;
+    this.waiting.delete(id);
+    clearTimeout(waiter.timer);
+    waiter.reject(err);
+  }
+
+  failAll(err: unknown): void {
+    for (const id of [...this.waiting.keys()]) this.fail(id, err);
+  }
+}

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import https from 'node:https';
+import { MessageType, type Message } from '../../raft/index.js';
+import { errorMessage } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+import { formatId } from '../membership/ids.js';
+import { encodeMessages } from './message-codec.js';
+import { CLUSTER_ID_HEADER, FROM_HEADER, RAFT_PATH } from './peer-headers.js';
+import type { PeerTlsOptions } from './peer-tls.js';
+
+/** Messages queued for one peer beyond this are dropped: raft resends what matters. */
+const MAX_QUEUED = 4096;
+const MAX_BATCH = 512;
+const REQUEST_TIMEOUT_MS = 5000;
+
+export interface PeerSenderOptions {
+  localId: bigint;
+  clusterId: () => bigint;
+  /** The advertised peer URLs of a member, or undefined when it is not (or no longer) a member. */
+  peerUrls: (id: bigint) => readonly string[] | undefined;
+  tls: PeerTlsOptions | undefined;
+  onUnreachable: (id: bigint) => void;
+  /** A MsgSnap raft wanted sent: snapshot transfer is not implemented, so it is reported failed. */
+  onSnapshotUnsent: (id: bigint) => void;
+  logger: Logger;
+}
+
+interface PeerQueue {
+  messages: Message[];
+  sending: boolean;
+  failures: number;
+}
+
+/**
+ * Sends raft messages to peers over HTTP(S) POSTs on keep-alive connections: per peer one
+ * request in flight, and everything queued meanwhile goes in the next request (batching),
+ * so a busy leader's appends stream back to back. A failed request reports the peer
+ * unreachable to raft, which then probes instead of pipelining.
+ */
+export class PeerSender {
+  private readonly queues = new Map<bigint, PeerQueue>();
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  private readonly httpsAgent: https.Agent;
+  private stopped = false;
+
+  constructor(private readonly options: PeerSenderOptions) {
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 2, ...(options.tls ?? {}) });
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      if (m.type === MessageType.MsgSnap) {
+        this.options.logger.warn('a member needs a snapshot to catch up, which this build cannot send', { member: formatId(m.to) });
+        this.options.onSnapshotUnsent(m.to);
+        continue;
+      }
+      let queue = this.queues.get(m.to);
+      if (!queue) this.queues.set(m.to, (queue = { messages: [], sending: false, failures: 0 }));
+      if (queue.messages.length >= MAX_QUEUED) {
+        this.options.onUnreachable(m.to);
+        continue;
+      }
+      queue.messages.push(m);
+    }
+    for (const [id, queue] of this.queues) if (!queue.sending && queue.messages.length > 0) this.flush(id, queue);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private flush(id: bigint, queue: PeerQueue): void {
+    if (this.stopped) return;
+    const urls = this.options.peerUrls(id);
+    const url = urls?.[queue.failures % urls.length];
+    if (!url) {
+      queue.messages = [];
+      return;
+    }
+    const batch = queue.messages.splice(0, MAX_BATCH);
+    queue.sending = true;
+    this.post(url, encodeMessages(batch)).then(
+      () => {
+        queue.failures = 0;
+      },
+      (err: unknown) => {
+        if (queue.failures++ === 0) this.options.logger.warn('cannot reach peer', { member: formatId(id), url, error: errorMessage(err) });
+        this.options.onUnreachable(id);
+      },
+    ).finally(() => {
+      queue.sending = false;
+      if (queue.messages.length > 0) this.flush(id, queue);
+    });
+  }
+
+  private post(base: string, body: Buffer): Promise<void> {
+    const target = new URL(RAFT_PATH, base);
+    const secure = target.protocol === 'https:';
+    return new Promise<void>((resolve, reject) => {
+      const req = (secure ? https : http).request(
+        target,
+        {
+          method: 'POST',
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': body.length,
+            [CLUSTER_ID_HEADER]: formatId(this.options.clusterId()),
+            [FROM_HEADER]: formatId(this.options.localId),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (res.statusCode === 204) resolve();
+            else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').trim()}`));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}

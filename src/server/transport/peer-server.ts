@@ -1,0 +1,114 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Message } from '../../raft/index.js';
+import { StrataError, errorMessage } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+import type { StoredMember } from '../backend/members.js';
+import { formatId } from '../membership/ids.js';
+import { memberToJson } from '../membership/member-json.js';
+import { decodeMessages } from './message-codec.js';
+import { CLUSTER_ID_HEADER, MEMBERS_PATH, RAFT_PATH } from './peer-headers.js';
+import type { PeerTlsOptions } from './peer-tls.js';
+
+export interface PeerServerOptions {
+  clusterId: () => bigint;
+  onMessages: (messages: Message[]) => void;
+  members: () => StoredMember[];
+  tls: PeerTlsOptions | undefined;
+  /** --peer-client-cert-auth: peers must present a certificate the trusted CA signed. */
+  clientCertAuth: boolean;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+export interface PeerListener {
+  /** The bound address (port 0 resolved). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The peer listener: POST /raft takes a batch of raft messages (refused with 412 when the
+ * sender names another cluster ID), GET /members tells a joining member who is in the cluster.
+ */
+export async function listenPeer(url: URL, options: PeerServerOptions): Promise<PeerListener> {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => handle(req, res, options);
+  const server =
+    url.protocol === 'https:'
+      ? https.createServer({ ...options.tls, requestCert: options.clientCertAuth, rejectUnauthorized: options.clientCertAuth }, handler)
+      : http.createServer(handler);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void =>
+      reject(
+        new StrataError(
+          'STRATA_PEER_LISTEN',
+          `Cannot listen on --listen-peer-urls ${url.href}: ${err.code === 'EADDRINUSE' ? 'address already in use' : errorMessage(err)}; free the port or pick another`,
+        ),
+      );
+    server.once('error', onError);
+    server.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : Number(url.port);
+  return {
+    url: `${url.protocol}//${url.hostname}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse, options: PeerServerOptions): void {
+  const path = (req.url ?? '').split('?')[0];
+  if (req.method === 'GET' && path === MEMBERS_PATH) {
+    res.writeHead(200, { 'content-type': 'application/json', [CLUSTER_ID_HEADER]: formatId(options.clusterId()) });
+    res.end(JSON.stringify({ clusterId: options.clusterId().toString(), members: options.members().map(memberToJson) }));
+    return;
+  }
+  if (req.method !== 'POST' || path !== RAFT_PATH) {
+    res.writeHead(404).end(`no such peer endpoint ${req.method} ${path}\n`);
+    return;
+  }
+  const theirs = req.headers[CLUSTER_ID_HEADER];
+  const ours = formatId(options.clusterId());
+  if (theirs !== ours) {
+    options.logger.warn('refused raft messages from another cluster', { 'remote-cluster-id': theirs, 'local-cluster-id': ours });
+    res.writeHead(412).end(`cluster ID mismatch: this member is in cluster ${ours}, the sender in ${String(theirs)}\n`);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > options.maxBodyBytes) {
+      res.writeHead(413).end('raft message batch too large\n');
+      req.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (res.headersSent) return;
+    let messages: Message[];
+    try {
+      messages = decodeMessages(Buffer.concat(chunks));
+    } catch (err) {
+      res.writeHead(400).end(`${errorMessage(err)}\n`);
+      return;
+    }
+    try {
+      options.onMessages(messages);
+    } catch (err) {
+      options.logger.warn('cannot step raft messages from a peer', { error: errorMessage(err) });
+      res.writeHead(500).end(`${errorMessage(err)}\n`);
+      return;
+    }
+    res.writeHead(204).end();
+  });
+}
