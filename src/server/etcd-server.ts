@@ -54,6 +54,7 @@ import { RequestIdGenerator } from './replication/request-id.js';
 import { Waiters } from './replication/waiters.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
+import { renewOnLeader } from './transport/lease-forward.js';
 import { PeerSender } from './transport/peer-sender.js';
 import { listenPeer, type PeerListener } from './transport/peer-server.js';
 import { peerTlsOptions, type PeerTlsOptions } from './transport/peer-tls.js';
@@ -252,6 +253,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
             for (const m of messages) this.loop.step(m);
           },
           members: () => this.memberCache,
+          renewLease: (id) => this.leaseRenew(id),
           tls: this.peerTls,
           clientCertAuth: this.config.peerTls?.clientCertAuth ?? false,
           maxBodyBytes: 2 * this.config.maxRequestBytes + 64 * 1024 * 1024,
@@ -581,7 +583,10 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   }
 
   async leaseRenew(id: bigint): Promise<number> {
-    return this.applier.leaseRenew(id);
+    if (this.leader === this.memberId) return this.applier.leaseRenew(id);
+    const leaderUrl = this.memberCache.find((m) => m.id === this.leader)?.peerUrls[0];
+    if (this.leader === 0n || leaderUrl === undefined) throw new EtcdError('noLeader');
+    return renewOnLeader(leaderUrl, id, this.clusterId, this.peerTls);
   }
 
   leaseTimeToLive(id: bigint, keys: boolean) {

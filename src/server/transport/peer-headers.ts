@@ -3,3 +3,4 @@ export const CLUSTER_ID_HEADER = 'x-etcd-cluster-id';
 export const FROM_HEADER = 'x-server-from';
 export const RAFT_PATH = '/raft';
 export const MEMBERS_PATH = '/members';
+export const LEASE_RENEW_PATH = '/leases/renew';

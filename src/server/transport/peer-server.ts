@@ -7,13 +7,16 @@ import type { StoredMember } from '../backend/members.js';
 import { formatId } from '../membership/ids.js';
 import { memberToJson } from '../membership/member-json.js';
 import { decodeMessages } from './message-codec.js';
-import { CLUSTER_ID_HEADER, MEMBERS_PATH, RAFT_PATH } from './peer-headers.js';
+import { EtcdError } from '../../api/etcd-errors.js';
+import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBERS_PATH, RAFT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 
 export interface PeerServerOptions {
   clusterId: () => bigint;
   onMessages: (messages: Message[]) => void;
   members: () => StoredMember[];
+  /** A keep-alive a follower forwarded: renews on this member (the leader); returns the TTL in seconds. */
+  renewLease: (id: bigint) => Promise<number>;
   tls: PeerTlsOptions | undefined;
   /** --peer-client-cert-auth: peers must present a certificate the trusted CA signed. */
   clientCertAuth: boolean;
@@ -29,7 +32,8 @@ export interface PeerListener {
 
 /**
  * The peer listener: POST /raft takes a batch of raft messages (refused with 412 when the
- * sender names another cluster ID), GET /members tells a joining member who is in the cluster.
+ * sender names another cluster ID), POST /leases/renew/<id> renews a lease a follower was
+ * asked to keep alive, GET /members tells a joining member who is in the cluster.
  */
 export async function listenPeer(url: URL, options: PeerServerOptions): Promise<PeerListener> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => handle(req, res, options);
@@ -71,15 +75,24 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     res.end(JSON.stringify({ clusterId: options.clusterId().toString(), members: options.members().map(memberToJson) }));
     return;
   }
-  if (req.method !== 'POST' || path !== RAFT_PATH) {
+  const leaseId = path?.startsWith(`${LEASE_RENEW_PATH}/`) ? path.slice(LEASE_RENEW_PATH.length + 1) : undefined;
+  if (req.method !== 'POST' || (path !== RAFT_PATH && !(leaseId && /^[0-9]{1,20}$/.test(leaseId)))) {
     res.writeHead(404).end(`no such peer endpoint ${req.method} ${path}\n`);
     return;
   }
   const theirs = req.headers[CLUSTER_ID_HEADER];
   const ours = formatId(options.clusterId());
   if (theirs !== ours) {
-    options.logger.warn('refused raft messages from another cluster', { 'remote-cluster-id': theirs, 'local-cluster-id': ours });
+    options.logger.warn('refused a peer request from another cluster', { 'remote-cluster-id': theirs, 'local-cluster-id': ours });
     res.writeHead(412).end(`cluster ID mismatch: this member is in cluster ${ours}, the sender in ${String(theirs)}\n`);
+    return;
+  }
+  if (leaseId !== undefined) {
+    req.resume();
+    options.renewLease(BigInt(leaseId)).then(
+      (ttl) => res.writeHead(200).end(String(ttl)),
+      (err: unknown) => res.writeHead(err instanceof EtcdError && err.etcdName === 'leaseNotFound' ? 404 : 503).end(`${errorMessage(err)}\n`),
+    );
     return;
   }
   const chunks: Buffer[] = [];

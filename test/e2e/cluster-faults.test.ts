@@ -1,0 +1,54 @@
+// Issue 4: a follower forwards lease keep-alives to the leader, and a member cut off from the
+// majority refuses writes and linearizable reads with etcd's "no leader" error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, missingBinary, runEtcdctl, tempDir } from '../support/index.js';
+import { startStrataCluster, stopCluster, type ClusterMember } from './strata-cluster.js';
+
+function etcdctl(member: ClusterMember, ...args: string[]) {
+  return runEtcdctl(['--endpoints', member.clientUrl.replace(/^http:\/\//, ''), '--command-timeout=3s', ...args]);
+}
+
+test('keep-alive through a follower reaches the leader; a minority member answers "no leader"', { skip: missingBinary('etcdctl'), timeout: 120_000 }, async (t) => {
+  const root = tempDir('strata-cluster-faults', t);
+  const members = await startStrataCluster(['f1', 'f2', 'f3'], root.path, 'cluster-faults');
+  t.after(() => stopCluster(members));
+
+  let leaderIndex = -1;
+  await eventually(async () => {
+    const flags = await Promise.all(
+      members.map(async (m) => {
+        const status = await etcdctl(m, 'endpoint', 'status', '-w', 'table');
+        return status.stdout.split('\n').some((line) => line.startsWith('| 127.0.0.1') && line.split('|')[5]!.trim() === 'true');
+      }),
+    );
+    leaderIndex = flags.indexOf(true);
+    return flags.filter(Boolean).length === 1;
+  }, 'one leader');
+  const follower = members[(leaderIndex + 1) % 3]!;
+
+
+  const grant = await etcdctl(members[leaderIndex]!, 'lease', 'grant', '30');
+  assert.equal(grant.code, 0, grant.stderr);
+  const leaseId = /lease ([0-9a-f]+) granted/.exec(grant.stdout)![1]!;
+  const keepAlive = await etcdctl(follower, 'lease', 'keep-alive', '--once', leaseId);
+  assert.equal(keepAlive.code, 0, keepAlive.stderr);
+  assert.match(keepAlive.stdout, new RegExp(`lease ${leaseId} keepalived with TTL\\(30\\)`));
+
+  // Leave `follower` alone: the other two go away, so it can reach no quorum.
+  await Promise.all(
+    members.filter((m) => m !== follower).map(async (m) => {
+      await m.running!.stop('SIGKILL');
+      m.running = undefined;
+    }),
+  );
+  await eventually(async () => {
+    const put = await etcdctl(follower, 'put', '/minority', 'x');
+    return put.code !== 0 && put.stderr.includes('etcdserver: no leader');
+  }, 'a write on the minority to fail with "no leader"', 20_000);
+  const get = await etcdctl(follower, 'get', '/minority');
+  assert.notEqual(get.code, 0);
+  assert.match(get.stderr, /etcdserver: no leader/);
+  const serializable = await etcdctl(follower, 'get', '/minority', '--consistency=s');
+  assert.equal(serializable.code, 0, 'a serializable read is served from the local state');
+});
