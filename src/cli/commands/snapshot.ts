@@ -7,7 +7,8 @@ import { dataDirArchive } from '../../snapshot/sources/datadir-source.js';
 import { liveArchive } from '../../snapshot/sources/live-source.js';
 import { pickMember } from '../../snapshot/sources/pick-member.js';
 import { rangeArchive } from '../../snapshot/sources/range-source.js';
-import { openStore } from '../../snapshot/stores/open-store.js';
+import { closeStore, openStore, type OpenStoreOptions } from '../../snapshot/stores/open-store.js';
+import type { SnapshotStore } from '../../snapshot/stores/store.js';
 import { UsageError } from '../../util/errors.js';
 import { createLogger, type Logger } from '../../util/log.js';
 import { addClientFlags, clientOptionsFromFlags } from '../flags/client-flags.js';
@@ -28,6 +29,37 @@ function stderrLogger(quiet: boolean): Logger {
     },
     'info',
   );
+}
+
+/** The S3 flags every snapshot command takes (the AWS credential chain does the rest). */
+function addS3Flags(command: Command): Command {
+  return command
+    .addOption(new Option('--s3-endpoint <url>', 'an S3-compatible server (default AWS_ENDPOINT_URL_S3, then AWS)'))
+    .addOption(new Option('--s3-force-path-style', 'address buckets as path segments (default with a custom endpoint)'))
+    .addOption(new Option('--s3-region <region>', 'the bucket\'s region (default AWS_REGION)'));
+}
+
+function s3Options(opts: Record<string, unknown>, logger?: Logger): OpenStoreOptions {
+  const endpoint = opts['s3Endpoint'] as string | undefined;
+  const region = opts['s3Region'] as string | undefined;
+  return {
+    ...(logger !== undefined ? { logger } : {}),
+    s3: {
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(region !== undefined ? { region } : {}),
+      ...(opts['s3ForcePathStyle'] === true ? { forcePathStyle: true } : {}),
+    },
+  };
+}
+
+/** Opens the store, runs `fn`, releases the store. */
+async function withStore<T>(location: string, options: OpenStoreOptions, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
+  const store = await openStore(location, options);
+  try {
+    return await fn(store);
+  } finally {
+    closeStore(store);
+  }
 }
 
 function parseLevel(text: string): number {
@@ -66,8 +98,8 @@ export function registerSnapshotCommands(program: Command): void {
   const snapshot = program.command('snapshot').description('save, verify, inspect and list snapshots');
 
   addClientFlags(
-    snapshot
-      .command('save <dest>')
+    addS3Flags(snapshot
+      .command('save <dest>'))
       .description('save a snapshot of a cluster (--endpoints) or of a bundled data dir (--data-dir) to a path, file://, s3:// or - (stdout); a directory or a trailing / names the file itself')
       .option('--data-dir <dir>', 'read a bundled server\'s data dir instead of the API (read-only; the server may run)')
       .addOption(new Option('--method <method>', 'snapshot: Maintenance.Snapshot; range: a logical read through Range (no admin right, --prefix)').choices(['snapshot', 'range']).default('snapshot'))
@@ -85,7 +117,7 @@ export function registerSnapshotCommands(program: Command): void {
       if (prefix !== undefined && method !== 'range') throw new UsageError('--prefix needs --method range (Maintenance.Snapshot covers the whole keyspace)');
       const endpointsGiven = cmd.getOptionValueSource('endpoints') !== 'default';
       if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
-      const store = await openStore(dest, { stdout: process.stdout });
+      const store = await openStore(dest, { stdout: process.stdout, ...s3Options(opts, logger) });
       const progress = new Progress(process.stderr, `saving to ${dest}`);
       const common = { toolVersion: toolVersion(), logger, ...(level !== undefined ? { level } : {}) };
       let client: EtcdClient | undefined;
@@ -115,7 +147,7 @@ export function registerSnapshotCommands(program: Command): void {
           totalKey: result.trailer.keyCount,
           records: result.trailer.recordCount,
           leases: result.trailer.leaseCount,
-          hashKV: result.trailer.hashKV?.hash ?? null,
+          historyHash: result.trailer.hashKV?.hash ?? null,
           totalSize: result.bytes,
           sha256: result.sha256,
           source: result.manifest.source.kind,
@@ -131,20 +163,20 @@ export function registerSnapshotCommands(program: Command): void {
       } finally {
         progress.done();
         client?.close();
+        closeStore(store);
       }
     }),
   );
 
   addClientFlags(
-    snapshot
-      .command('verify <src>')
+    addS3Flags(snapshot
+      .command('verify <src>'))
       .description('check a snapshot (a Strata archive or an etcd snapshot.db) completely; exit 3 when any check fails')
       .option('--against <urls>', 'also compare its hash with the live cluster\'s HashKV at the snapshot revision')
       .option('--json', 'print one JSON summary line'),
   ).action(
     action(async (src: string, opts: Record<string, unknown>) => {
-      const store = await openStore(src, { stdin: process.stdin });
-      const report = await verifySnapshot(store);
+      const report = await withStore(src, { stdin: process.stdin, ...s3Options(opts) }, verifySnapshot);
       const checks = [...report.checks];
       const against = opts['against'] as string | undefined;
       if (against !== undefined) {
@@ -160,25 +192,23 @@ export function registerSnapshotCommands(program: Command): void {
     }),
   );
 
-  snapshot
-    .command('status <src>')
+  addS3Flags(snapshot.command('status <src>'))
     .description('show a snapshot\'s revision, key count, size and hashes (reads to the trailer)')
     .addOption(new Option('-w, --write-out <format>', 'table or json').default('table'))
     .action(
       action(async (src: string, opts: Record<string, unknown>) => {
         const format = writeFormat(opts);
-        printStatus(await snapshotStatus(await openStore(src, { stdin: process.stdin })), format);
+        printStatus(await withStore(src, { stdin: process.stdin, ...s3Options(opts) }, snapshotStatus), format);
       }),
     );
 
-  snapshot
-    .command('ls <store>')
+  addS3Flags(snapshot.command('ls <store>'))
     .description('list the snapshots in a directory or s3:// prefix, newest first')
     .addOption(new Option('-w, --write-out <format>', 'table or json').default('table'))
     .action(
       action(async (location: string, opts: Record<string, unknown>) => {
         const format = writeFormat(opts);
-        const items = await (await openStore(location.endsWith('/') ? location : `${location}/`)).list();
+        const items = await withStore(location.endsWith('/') ? location : `${location}/`, s3Options(opts), (store) => store.list());
         if (format === 'json') {
           process.stdout.write(`${JSON.stringify(items.map((i) => ({ ...i, modified: i.modified.toISOString() })))}\n`);
           return;
