@@ -38,7 +38,8 @@ export function registerDemoCommand(program: Command): void {
                 'data-dir': join(dir, 'demo.etcd'),
                 'listen-client-urls': 'http://127.0.0.1:0',
                 'advertise-client-urls': 'http://127.0.0.1:2379',
-                'listen-peer-urls': 'http://127.0.0.1:2380',
+                // Port 0: the lone member needs no peer port, and 2380 may belong to a running etcd.
+                'listen-peer-urls': 'http://127.0.0.1:0',
                 'initial-advertise-peer-urls': 'http://127.0.0.1:2380',
               },
               {},
