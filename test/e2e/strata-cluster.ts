@@ -19,8 +19,8 @@ export interface MemberPorts {
 /** Timings short enough for a test, with etcd's 1:10 ratio. */
 export const CLUSTER_TIMING = ['--heartbeat-interval', '50', '--election-timeout', '500'];
 
-export async function memberPorts(name: string): Promise<MemberPorts> {
-  return { name, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${await freePort()}` };
+export async function memberPorts(name: string, peerScheme: 'http' | 'https' = 'http'): Promise<MemberPorts> {
+  return { name, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `${peerScheme}://127.0.0.1:${await freePort()}` };
 }
 
 export function initialCluster(members: readonly MemberPorts[]): string {
@@ -30,7 +30,7 @@ export function initialCluster(members: readonly MemberPorts[]): string {
 /** Starts one member and waits until it serves clients. */
 export async function startMember(
   member: MemberPorts,
-  options: { root: string; cluster: string; state: 'new' | 'existing'; token: string },
+  options: { root: string; cluster: string; state: 'new' | 'existing'; token: string; extraArgs?: readonly string[] },
 ): Promise<ClusterMember> {
   const dataDir = join(options.root, member.name);
   const running = startStrata(
@@ -46,6 +46,7 @@ export async function startMember(
       '--initial-cluster-state', options.state,
       '--initial-cluster-token', options.token,
       ...CLUSTER_TIMING,
+      ...(options.extraArgs ?? []),
     ],
     { timeoutMs: 20 * 60_000 },
   );
@@ -53,11 +54,16 @@ export async function startMember(
   return { ...member, dataDir, running };
 }
 
-/** Starts every member of a new cluster at once (each waits for the others to elect a leader). */
-export async function startStrataCluster(names: readonly string[], root: string, token: string): Promise<ClusterMember[]> {
-  const ports = await Promise.all(names.map((name) => memberPorts(name)));
+/** Starts every member of a new cluster at once; with peerTls, peers talk https with those flags. */
+export async function startStrataCluster(
+  names: readonly string[],
+  root: string,
+  token: string,
+  peerTls?: readonly string[],
+): Promise<ClusterMember[]> {
+  const ports = await Promise.all(names.map((name) => memberPorts(name, peerTls ? 'https' : 'http')));
   const cluster = initialCluster(ports);
-  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token })));
+  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, ...(peerTls ? { extraArgs: peerTls } : {}) })));
 }
 
 export async function stopCluster(members: readonly ClusterMember[]): Promise<void> {
