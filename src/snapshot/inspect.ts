@@ -3,12 +3,12 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveReader, type ArchiveVerification } from '../archive/index.js';
 import { IntegrityError } from '../util/errors.js';
 import { hashByRev, type HashableRevision } from './sources/etcd-hashkv.js';
 import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js';
+import { peek } from './peek.js';
 import { LocalStore } from './stores/local-store.js';
 import type { SnapshotStore } from './stores/store.js';
 
@@ -40,24 +40,13 @@ type Opened =
 /** Peeks at the first bytes: a Strata archive streams on; an etcd image needs a file (spooled when not one). */
 async function openSnapshot(store: SnapshotStore): Promise<Opened> {
   const { stream, size, sha256 } = await store.openReader();
-  const it = (stream as Readable & AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const first = await it.next();
-  const head: Buffer = first.done === true ? Buffer.alloc(0) : first.value;
-  const rest: AsyncIterable<Buffer> = {
-    [Symbol.asyncIterator]: () => {
-      let sent = first.done === true;
-      return {
-        next: async () => (sent ? it.next() : ((sent = true), { done: false as const, value: head })),
-        return: async () => (await it.return?.()) ?? { done: true as const, value: undefined },
-      };
-    },
-  };
+  const { head, rest } = await peek(stream, ZSTD_MAGIC.length);
   if (head.length >= 4 && head.subarray(0, 4).equals(ZSTD_MAGIC)) {
     return { kind: 'archive', stream: rest, ...(size !== undefined ? { size } : {}), ...(sha256 !== undefined ? { sha256 } : {}) };
   }
   if (head.length === 0) throw new IntegrityError(`Cannot read snapshot '${store.location}': the file is empty`);
   if (store instanceof LocalStore) {
-    await it.return?.();
+    await rest[Symbol.asyncIterator]().return?.();
     return { kind: 'etcd', image: await openEtcdSnapshot(store.path), release: async () => undefined };
   }
   const spool = join(tmpdir(), `strata-verify-${randomBytes(8).toString('hex')}.db`);

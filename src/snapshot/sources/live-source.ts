@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveReader, idToHex } from '../../archive/index.js';
 import { IntegrityError, StrataError } from '../../util/errors.js';
@@ -12,6 +12,7 @@ import type { ArchiveStream } from './archive-stream.js';
 import { etcdImageArchive } from './etcd-archive.js';
 import { openEtcdSnapshot } from './etcd-snapshot.js';
 import type { PickedMember } from './pick-member.js';
+import { peek } from '../peek.js';
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 /** bbolt's first page carries its magic at byte 32 (page header 16 + meta offset 16). */
@@ -24,32 +25,6 @@ export interface LiveOptions {
   logger: Logger;
 }
 
-/** The first bytes of the stream (at least `n` unless it ends), and the stream with them put back. */
-async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {
-  const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const parts: Buffer[] = [];
-  let size = 0;
-  while (size < n) {
-    const next = await it.next();
-    if (next.done === true) break;
-    parts.push(next.value);
-    size += next.value.length;
-  }
-  const head = Buffer.concat(parts);
-  let sent = false;
-  const rest: AsyncIterator<Buffer> = {
-    next: async () => {
-      if (!sent) {
-        sent = true;
-        if (head.length > 0) return { done: false, value: head };
-      }
-      return it.next();
-    },
-    return: async () => (await it.return?.()) ?? { done: true, value: undefined },
-  };
-  return { head, rest };
-}
-
 /**
  * Maintenance.Snapshot of the picked member: the bundled server's archive passes through,
  * verified as it streams; etcd's bbolt image is spooled to a 0600 temp file (removed after),
@@ -57,7 +32,8 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: 
  */
 export async function liveArchive(member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
   const stream = await member.client.snapshot();
-  const { head, rest } = await peek(stream, BBOLT_HEAD);
+  const { head, rest: restIterable } = await peek(stream, BBOLT_HEAD);
+  const rest = restIterable[Symbol.asyncIterator]();
   if (head.length === 0) throw new IntegrityError(`Snapshot stream from ${member.endpoint} is empty: check the server's log`);
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return passThrough(rest, member, options);
   return spoolEtcdImage(rest, member, options);

@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { formatSidecar, parseSidecar, sidecarName } from '../../archive/index.js';
 import { StrataError, UsageError, errorMessage } from '../../util/errors.js';
@@ -43,12 +44,13 @@ export class LocalStore implements SnapshotStore {
   constructor(
     readonly path: string,
     private readonly isDirectory: boolean,
+    /** The rename used to commit; tests inject NFS failures (EXDEV, ESTALE) through it. */
+    private readonly renameFile: (from: string, to: string) => Promise<void> = rename,
   ) {}
 
-  static async at(path: string): Promise<LocalStore> {
-    if (path.endsWith('/')) return new LocalStore(path, true);
-    const info = await stat(path).catch(() => undefined);
-    return new LocalStore(path, info?.isDirectory() ?? false);
+  static async at(path: string, renameFile?: (from: string, to: string) => Promise<void>): Promise<LocalStore> {
+    const info = path.endsWith('/') ? undefined : await stat(path).catch(() => undefined);
+    return new LocalStore(path, path.endsWith('/') || (info?.isDirectory() ?? false), renameFile);
   }
 
   get location(): string {
@@ -71,7 +73,12 @@ export class LocalStore implements SnapshotStore {
       failure ??= err;
     });
     const cleanup = async (): Promise<void> => {
-      stream.destroy();
+      // The file is opened asynchronously: unlinking before the open would leave it behind.
+      if (!stream.closed) {
+        const closed = once(stream, 'close');
+        stream.destroy();
+        await closed;
+      }
       await removeQuietly(part);
       await removeQuietly(sidecarPart);
     };
@@ -83,8 +90,12 @@ export class LocalStore implements SnapshotStore {
           await fsyncPath(part, 'r+');
           await writeFile(sidecarPart, formatSidecar(sha256, target), { mode: 0o600 });
           await fsyncPath(sidecarPart, 'r+');
-          await rename(part, target);
-          await rename(sidecarPart, sidecar);
+          await this.renameFile(part, target);
+          await this.renameFile(sidecarPart, sidecar).catch(async (err: unknown) => {
+            // The archive must not look complete without its sidecar either way.
+            await removeQuietly(target);
+            throw err;
+          });
           await fsyncPath(dir, 'r');
           return target;
         } catch (err) {
