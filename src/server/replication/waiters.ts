@@ -31,22 +31,22 @@ export class Waiters<T> {
   }
 
   trigger(id: bigint, value: T): void {
-    const waiter = this.waiting.get(id);
-    if (!waiter) return;
-    this.waiting.delete(id);
-    clearTimeout(waiter.timer);
-    waiter.resolve(value);
+    this.take(id)?.resolve(value);
   }
 
   fail(id: bigint, err: unknown): void {
-    const waiter = this.waiting.get(id);
-    if (!waiter) return;
-    this.waiting.delete(id);
-    clearTimeout(waiter.timer);
-    waiter.reject(err);
+    this.take(id)?.reject(err);
   }
 
   failAll(err: unknown): void {
     for (const id of [...this.waiting.keys()]) this.fail(id, err);
+  }
+
+  private take(id: bigint): Waiter<T> | undefined {
+    const waiter = this.waiting.get(id);
+    if (!waiter) return undefined;
+    this.waiting.delete(id);
+    clearTimeout(waiter.timer);
+    return waiter;
   }
 }
