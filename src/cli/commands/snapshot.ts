@@ -115,7 +115,7 @@ export function registerSnapshotCommands(program: Command): void {
       const method = String(opts['method']);
       const prefix = opts['prefix'] as string | undefined;
       if (prefix !== undefined && method !== 'range') throw new UsageError('--prefix needs --method range (Maintenance.Snapshot covers the whole keyspace)');
-      const endpointsGiven = cmd.getOptionValueSource('endpoints') !== 'default';
+      const endpointsGiven = cmd.getOptionValueSource('endpoints') === 'cli';
       if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
       const store = await openStore(dest, { stdout: process.stdout, ...s3Options(opts, logger) });
       const progress = new Progress(process.stderr, `saving to ${dest}`);
@@ -154,7 +154,8 @@ export function registerSnapshotCommands(program: Command): void {
           endpoint: result.manifest.source.endpoint ?? null,
           clusterId: result.manifest.source.clusterId,
         };
-        if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        // With `-` stdout carries the archive: the summary goes to stderr.
+        if (json) (dest === '-' ? process.stderr : process.stdout).write(`${JSON.stringify(summary)}\n`);
         else if (dest !== '-') {
           process.stdout.write(`Snapshot saved at ${result.location} (revision ${summary.revision}, ${summary.totalKey} keys, ${summary.totalSize} bytes)\n`);
         } else {
