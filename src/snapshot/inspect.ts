@@ -9,6 +9,7 @@ import { IntegrityError } from '../util/errors.js';
 import { hashByRev, type HashableRevision } from './sources/etcd-hashkv.js';
 import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js';
 import { peek } from './peek.js';
+import { looksLikeBbolt } from './sources/bbolt/bbolt-db.js';
 import { LocalStore } from './stores/local-store.js';
 import type { SnapshotStore } from './stores/store.js';
 
@@ -32,6 +33,8 @@ export interface VerifyReport {
 }
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+/** Enough for bbolt's magic in its first meta page. */
+const SNIFF_BYTES = 64;
 
 type Opened =
   | { kind: 'archive'; stream: AsyncIterable<Buffer>; size?: number; sha256?: string }
@@ -40,11 +43,15 @@ type Opened =
 /** Peeks at the first bytes: a Strata archive streams on; an etcd image needs a file (spooled when not one). */
 async function openSnapshot(store: SnapshotStore): Promise<Opened> {
   const { stream, size, sha256 } = await store.openReader();
-  const { head, rest } = await peek(stream, ZSTD_MAGIC.length);
+  const { head, rest } = await peek(stream, SNIFF_BYTES);
   if (head.length >= 4 && head.subarray(0, 4).equals(ZSTD_MAGIC)) {
     return { kind: 'archive', stream: rest, ...(size !== undefined ? { size } : {}), ...(sha256 !== undefined ? { sha256 } : {}) };
   }
   if (head.length === 0) throw new IntegrityError(`Cannot read snapshot '${store.location}': the file is empty`);
+  if (!looksLikeBbolt(head)) {
+    await rest[Symbol.asyncIterator]().return?.();
+    throw new IntegrityError(`Cannot read snapshot '${store.location}': it is neither a Strata archive (zstd) nor an etcd snapshot (bbolt); check the path`);
+  }
   if (store instanceof LocalStore) {
     await rest[Symbol.asyncIterator]().return?.();
     return { kind: 'etcd', image: await openEtcdSnapshot(store.path), release: async () => undefined };
