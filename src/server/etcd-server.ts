@@ -462,10 +462,14 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     this.applier.backend.transaction(() => recordMemberChange(this.applier.members, cc));
     this.memberCache = this.applier.members.list();
     if (cc.kind !== 'v1') return;
-    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId && entry.index > this.applier.consistentIndex) {
-      this.logger.warn('this member was removed from the cluster; it no longer takes part', { 'member-id': formatId(this.memberId) });
-    }
     this.confWaiters.trigger(cc.id, undefined);
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId) {
+      // As etcd: a removed member stops taking part; its data dir cannot rejoin under this ID.
+      this.logger.warn('this member was removed from the cluster; it stops taking writes', { 'member-id': formatId(this.memberId) });
+      this.fatal = new EtcdError('stopped');
+      this.failWaiters(this.fatal);
+      void this.loop.stop();
+    }
   }
 
   private applyMemberAttributes(entry: Entry): void {
