@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ArchiveReader } from '../../src/archive/index.js';
 import { EtcdClient } from '../../src/client/client.js';
-import { runStrata, seededRandom, startStrata, tempDir } from '../support/index.js';
+import { buildRoot, runProcess, runStrata, seededRandom, startStrata, strataBin, tempDir } from '../support/index.js';
 import { writeHistory } from '../snapshot/history.js';
 import { startStrataServer } from './strata-server.js';
 
@@ -70,6 +70,15 @@ test('snapshot round trip from the bundled server: API and --data-dir while it r
   }
   const listed = JSON.parse((await runStrata(['snapshot', 'ls', store, '-w', 'json'])).stdout) as unknown[];
   assert.equal(listed.length, 2);
+
+  // `-`: the archive on stdout (the summary on stderr), read back from stdin.
+  const sh = (script: string): Promise<{ code: number | null; stderr: string }> =>
+    runProcess('sh', ['-c', script], { env: { ...process.env, STRATA_DIST: buildRoot, S: strataBin, D: dir, E: server.endpoint } });
+  const piped = await sh('node "$S" snapshot save - --endpoints "$E" --json > "$D/piped.tar.zst"');
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(piped.stderr, /"revision":/);
+  const fromStdin = await sh('node "$S" snapshot verify - < "$D/piped.tar.zst"');
+  assert.equal(fromStdin.code, 0, fromStdin.stderr);
 });
 
 test('a snapshot taken while a writer runs equals Range at its revision, key for key', { timeout: 120_000 }, async (t) => {
