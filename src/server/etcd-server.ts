@@ -54,7 +54,7 @@ import { RequestIdGenerator } from './replication/request-id.js';
 import { Waiters } from './replication/waiters.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
-import { renewOnLeader } from './transport/lease-forward.js';
+import { promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
 import { PeerSender } from './transport/peer-sender.js';
 import { listenPeer, type PeerListener } from './transport/peer-server.js';
 import { peerTlsOptions, type PeerTlsOptions } from './transport/peer-tls.js';
@@ -254,6 +254,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
           },
           members: () => this.memberCache,
           renewLease: (id) => this.leaseRenew(id),
+          promoteMember: (id) => this.memberPromote(id),
           tls: this.peerTls,
           clientCertAuth: this.config.peerTls?.clientCertAuth ?? false,
           maxBodyBytes: 2 * this.config.maxRequestBytes + 64 * 1024 * 1024,
@@ -588,9 +589,14 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
 
   async leaseRenew(id: bigint): Promise<number> {
     if (this.leader === this.memberId) return this.applier.leaseRenew(id);
-    const leaderUrl = this.memberCache.find((m) => m.id === this.leader)?.peerUrls[0];
-    if (this.leader === 0n || leaderUrl === undefined) throw new EtcdError('noLeader');
-    return renewOnLeader(leaderUrl, id, this.clusterId, this.peerTls);
+    return renewOnLeader(this.leaderLink(), id);
+  }
+
+  /** Where a follower forwards what only the leader can answer. */
+  private leaderLink(): LeaderLink {
+    const peerUrl = this.memberCache.find((m) => m.id === this.leader)?.peerUrls[0];
+    if (this.leader === 0n || peerUrl === undefined) throw new EtcdError('noLeader');
+    return { peerUrl, clusterId: this.clusterId, tls: this.peerTls };
   }
 
   leaseTimeToLive(id: bigint, keys: boolean) {
@@ -637,13 +643,12 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   async memberPromote(id: bigint): Promise<void> {
     const member = this.knownMember(id);
     if (!member.isLearner) throw new EtcdError('memberNotLearner');
-    // As etcd: a learner becomes a voter only once it has 90% of the leader's log.
-    const progress = this.leader === this.memberId ? this.loop.status().progress : undefined;
-    if (progress) {
-      const own = progress.get(this.memberId)?.match ?? 0;
-      const learner = progress.get(id)?.match ?? 0;
-      if (learner < own * 0.9) throw new EtcdError('learnerNotReady');
-    }
+    // As etcd: a learner becomes a voter only once it has 90% of the leader's log, which only the leader knows.
+    if (this.leader !== this.memberId) return promoteOnLeader(this.leaderLink(), id);
+    const progress = this.loop.status().progress;
+    const own = progress?.get(this.memberId)?.match ?? 0;
+    const learner = progress?.get(id)?.match ?? 0;
+    if (learner < own * 0.9) throw new EtcdError('learnerNotReady');
     await this.proposeMemberChange(ConfChangeType.AddNode, { ...member, isLearner: false });
   }
 

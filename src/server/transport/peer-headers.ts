@@ -4,3 +4,4 @@ export const FROM_HEADER = 'x-server-from';
 export const RAFT_PATH = '/raft';
 export const MEMBERS_PATH = '/members';
 export const LEASE_RENEW_PATH = '/leases/renew';
+export const MEMBER_PROMOTE_PATH = '/members/promote';

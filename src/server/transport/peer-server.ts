@@ -8,7 +8,8 @@ import { formatId } from '../membership/ids.js';
 import { memberToJson } from '../membership/member-json.js';
 import { decodeMessages } from './message-codec.js';
 import { EtcdError } from '../../api/etcd-errors.js';
-import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBERS_PATH, RAFT_PATH } from './peer-headers.js';
+import { ETCD_ERROR_STATUS } from './leader-forward.js';
+import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 
 export interface PeerServerOptions {
@@ -17,6 +18,8 @@ export interface PeerServerOptions {
   members: () => StoredMember[];
   /** A keep-alive a follower forwarded: renews on this member (the leader); returns the TTL in seconds. */
   renewLease: (id: bigint) => Promise<number>;
+  /** A learner promotion a follower forwarded. */
+  promoteMember: (id: bigint) => Promise<void>;
   tls: PeerTlsOptions | undefined;
   /** --peer-client-cert-auth: peers must present a certificate the trusted CA signed. */
   clientCertAuth: boolean;
@@ -32,8 +35,8 @@ export interface PeerListener {
 
 /**
  * The peer listener: POST /raft takes a batch of raft messages (refused with 412 when the
- * sender names another cluster ID), POST /leases/renew/<id> renews a lease a follower was
- * asked to keep alive, GET /members tells a joining member who is in the cluster.
+ * sender names another cluster ID), POST /leases/renew/<id> and /members/promote/<id> run
+ * what a follower forwarded to the leader, GET /members tells a joining member who is in the cluster.
  */
 export async function listenPeer(url: URL, options: PeerServerOptions): Promise<PeerListener> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => handle(req, res, options);
@@ -75,8 +78,8 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     res.end(JSON.stringify({ clusterId: options.clusterId().toString(), members: options.members().map(memberToJson) }));
     return;
   }
-  const leaseId = path?.startsWith(`${LEASE_RENEW_PATH}/`) ? path.slice(LEASE_RENEW_PATH.length + 1) : undefined;
-  if (req.method !== 'POST' || (path !== RAFT_PATH && !(leaseId && /^[0-9]{1,20}$/.test(leaseId)))) {
+  const forwarded = forwardedCall(path ?? '', options);
+  if (req.method !== 'POST' || (path !== RAFT_PATH && forwarded === undefined)) {
     res.writeHead(404).end(`no such peer endpoint ${req.method} ${path}\n`);
     return;
   }
@@ -87,11 +90,14 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     res.writeHead(412).end(`cluster ID mismatch: this member is in cluster ${ours}, the sender in ${String(theirs)}\n`);
     return;
   }
-  if (leaseId !== undefined) {
+  if (forwarded !== undefined) {
     req.resume();
-    options.renewLease(BigInt(leaseId)).then(
-      (ttl) => res.writeHead(200).end(String(ttl)),
-      (err: unknown) => res.writeHead(err instanceof EtcdError && err.etcdName === 'leaseNotFound' ? 404 : 503).end(`${errorMessage(err)}\n`),
+    forwarded().then(
+      (body) => res.writeHead(200).end(body),
+      (err: unknown) => {
+        if (err instanceof EtcdError) res.writeHead(ETCD_ERROR_STATUS).end(err.etcdName);
+        else res.writeHead(500).end(`${errorMessage(err)}\n`);
+      },
     );
     return;
   }
@@ -124,4 +130,17 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     }
     res.writeHead(204).end();
   });
+}
+
+/** The forwarded request a path names (`<prefix>/<decimal id>`), ready to run. */
+function forwardedCall(path: string, options: PeerServerOptions): (() => Promise<string>) | undefined {
+  const idAfter = (prefix: string): bigint | undefined => {
+    const rest = path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : '';
+    return /^[0-9]{1,20}$/.test(rest) ? BigInt(rest) : undefined;
+  };
+  const lease = idAfter(LEASE_RENEW_PATH);
+  if (lease !== undefined) return async () => String(await options.renewLease(lease));
+  const member = idAfter(MEMBER_PROMOTE_PATH);
+  if (member !== undefined) return async () => (await options.promoteMember(member), '');
+  return undefined;
 }

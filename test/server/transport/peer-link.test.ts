@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MessageType, message, type Message } from '../../../src/raft/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { EtcdError } from '../../../src/api/etcd-errors.js';
-import { renewOnLeader } from '../../../src/server/transport/lease-forward.js';
+import { promoteOnLeader, renewOnLeader } from '../../../src/server/transport/leader-forward.js';
 import { fetchClusterMembers } from '../../../src/server/transport/fetch-members.js';
 import { PeerSender } from '../../../src/server/transport/peer-sender.js';
 import { listenPeer } from '../../../src/server/transport/peer-server.js';
@@ -25,6 +25,9 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     renewLease: async (id) => {
       if (id !== 5n) throw new EtcdError('leaseNotFound');
       return 42;
+    },
+    promoteMember: async (id) => {
+      if (id !== 5n) throw new EtcdError('learnerNotReady');
     },
     tls: undefined,
     clientCertAuth: false,
@@ -74,9 +77,12 @@ test('a joining member reads the cluster ID and members from a running peer', as
   await assert.rejects(fetchClusterMembers(['http://127.0.0.1:1'], undefined), /Cannot join the cluster: no member in --initial-cluster answered/);
 });
 
-test("a follower's keep-alive renews on the leader; an unknown lease or another cluster gets etcd's errors", async (t) => {
+test("a follower's keep-alive and promotion run on the leader; its etcd errors come back; another cluster is refused", async (t) => {
   const { listener } = await link(t, 7n, 7n);
-  assert.equal(await renewOnLeader(listener.url, 5n, 7n, undefined), 42);
-  await assert.rejects(renewOnLeader(listener.url, 6n, 7n, undefined), /requested lease not found/);
-  await assert.rejects(renewOnLeader(listener.url, 5n, 8n, undefined), /request timed out/);
+  const leader = { peerUrl: listener.url, clusterId: 7n, tls: undefined };
+  assert.equal(await renewOnLeader(leader, 5n), 42);
+  await assert.rejects(renewOnLeader(leader, 6n), /requested lease not found/);
+  await promoteOnLeader(leader, 5n);
+  await assert.rejects(promoteOnLeader(leader, 6n), /can only promote a learner member which is in sync with leader/);
+  await assert.rejects(renewOnLeader({ ...leader, clusterId: 8n }, 5n), /request timed out/);
 });
