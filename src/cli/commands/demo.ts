@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -6,8 +6,15 @@ import { EtcdClient } from '../../client/client.js';
 import { resolveServerConfig } from '../../server/config/server-config.js';
 import { EtcdServer, type StartedServer } from '../../server/etcd-server.js';
 import { formatId } from '../../server/membership/ids.js';
+import { compareWithCluster } from '../../snapshot/against.js';
+import { verifySnapshot } from '../../snapshot/inspect.js';
+import { saveSnapshot } from '../../snapshot/save.js';
+import { liveArchive } from '../../snapshot/sources/live-source.js';
+import { pickMember } from '../../snapshot/sources/pick-member.js';
+import { closeStore, openStore } from '../../snapshot/stores/open-store.js';
 import { createLogger } from '../../util/log.js';
 import { action } from '../run-action.js';
+import { toolVersion } from '../version.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -15,13 +22,14 @@ const say = (line: string): void => {
 
 /**
  * `strata demo`: the main job on the bundled default, end to end, in a temporary dir:
- * start a one-member server, write and read data through the etcd API, restart it on the
- * same data dir and check that everything is still there, byte for byte and hash for hash.
+ * start a one-member server, write and read data through the etcd API, save a snapshot and
+ * verify it against the live cluster, restart the server on the same data dir and check
+ * that everything is still there, byte for byte and hash for hash.
  */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run a demo on the bundled server in a temporary dir: start, write, read, restart, check')
+    .description('run a demo on the bundled server in a temporary dir: start, write, snapshot, verify, restart, check')
     .option('--keys <n>', 'number of keys to write', '1000')
     .option('--keep', 'keep the temporary dir instead of removing it')
     .action(
@@ -29,6 +37,8 @@ export function registerDemoCommand(program: Command): void {
         const keys = Number(options.keys);
         const dir = mkdtempSync(join(tmpdir(), 'strata-demo-'));
         const logger = createLogger(process.stderr, 'warn');
+        // Whatever fails, the server must stop, or the process would never exit.
+        let running: StartedServer | undefined;
         try {
           say(`strata demo: a one-member cluster in ${dir}`);
           const start = async (): Promise<StartedServer> => {
@@ -48,6 +58,7 @@ export function registerDemoCommand(program: Command): void {
           };
 
           let started = await start();
+          running = started;
           const endpoint = started.clientUrls[0]!;
           say(`  member ${formatId(started.server.memberId)} of cluster ${formatId(started.server.clusterId)} serving at ${endpoint}`);
           let client = new EtcdClient({ endpoints: [endpoint] });
@@ -65,11 +76,34 @@ export function registerDemoCommand(program: Command): void {
           const hashBefore = await client.hashKV();
           say(`  wrote ${keys} keys concurrently in ${seconds.toFixed(2)} s (${Math.round(keys / seconds)} puts/s), a leased key, a delete`);
           say(`  read back ${before.count} keys at revision ${before.header?.revision}; hashkv ${hashBefore.hash}`);
+
+          mkdirSync(join(dir, 'snapshots'));
+          const store = await openStore(join(dir, 'snapshots') + '/', { logger });
+          try {
+            const saved = await saveSnapshot(
+              store,
+              async () => liveArchive(await pickMember(client, logger), { toolVersion: toolVersion(), endpoints: [endpoint], logger }),
+              { logger },
+            );
+            say(`  saved a snapshot: ${saved.location} (revision ${saved.manifest.revision}, ${saved.trailer.keyCount} keys, ${saved.bytes} bytes)`);
+            const checked = await openStore(saved.location, { logger });
+            try {
+              const report = await verifySnapshot(checked);
+              const against = await compareWithCluster(client, report.status);
+              say(`  verified it: ${[...report.checks, against].join(', ')}`);
+            } finally {
+              closeStore(checked);
+            }
+          } finally {
+            closeStore(store);
+          }
           client.close();
           await started.server.stop();
           say('  stopped the server');
 
+          running = undefined;
           started = await start();
+          running = started;
           client = new EtcdClient({ endpoints: [started.clientUrls[0]!] });
           const after = await client.range({ key: '/demo/', range_end: '/demo0' });
           const hashAfter = await client.hashKV();
@@ -81,10 +115,12 @@ export function registerDemoCommand(program: Command): void {
             after.kvs.every((kv, i) => kv.value.equals(before.kvs[i]!.value));
           say(`  restarted on the same data dir: ${after.count} keys at revision ${after.header?.revision}; hashkv ${hashAfter.hash}; lease ${formatId(BigInt(lease.ID))} alive with ${ttl.TTL}s left, ${ttl.keys.length} key`);
           client.close();
+          running = undefined;
           await started.server.stop();
           if (!same) throw new Error('the data read after the restart differs from what was written');
-          say('demo passed: every write survived the restart with the same revisions and hash');
+          say('demo passed: the snapshot verified against the cluster, and every write survived the restart with the same revisions and hash');
         } finally {
+          await running?.server.stop();
           if (options.keep) say(`  kept ${dir}`);
           else rmSync(dir, { recursive: true, force: true });
         }
