@@ -41,6 +41,8 @@ async function side(etcd: EtcdProcess, certs: TestCerts | undefined): Promise<Si
     [member, '<member-id>'],
     [BigInt(member).toString(16), '<member-hex>'],
     [cluster, '<cluster-id>'],
+    // etcdctl prints some IDs with %16x: a leading space pads an ID with fewer hex digits.
+    [BigInt(cluster).toString(16).padStart(16, ' '), '<cluster-hex>'],
     [BigInt(cluster).toString(16), '<cluster-hex>'],
   ];
   return {
