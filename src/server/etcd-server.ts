@@ -27,6 +27,7 @@ import { StrataError, UsageError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { InternalRequest } from './apply/internal-request.js';
 import { KvApplier, type ApplyResult } from './apply/kv-applier.js';
+import { isTxnReadOnly } from './apply/txn.js';
 import type { ServerConfig } from './config/server-config.js';
 import { lockDataDir, type DataDirLock } from './datadir/lock.js';
 import { prepareDataDir } from './datadir/layout.js';
@@ -526,11 +527,14 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     }
   }
 
-  private checkQuota(bytes: number): void {
+  /** As etcd's quota check: over the quota, the NOSPACE alarm is raised (and applied) before the request fails. */
+  private async checkQuota(bytes: number): Promise<void> {
     if (this.applier.quotaAvailable(bytes)) return;
-    if (!this.applier.alarms().some((a) => a.alarm === 'NOSPACE')) {
+    if (this.applier.alarms('NOSPACE').length === 0) {
       this.logger.warn('backend quota exceeded; raising the NOSPACE alarm', { quota: this.config.quotaBackendBytes });
-      this.propose({ kind: 'alarm', action: 'ACTIVATE', memberId: this.memberId, alarm: 'NOSPACE' }).catch(() => undefined);
+      await this.propose({ kind: 'alarm', action: 'ACTIVATE', memberId: this.memberId, alarm: 'NOSPACE' }).catch((err: unknown) =>
+        this.logger.warn('raising the NOSPACE alarm failed', { error: errorMessage(err) }),
+      );
     }
     throw new EtcdError('noSpace');
   }
@@ -552,7 +556,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   }
 
   async put(req: PutRequest) {
-    this.checkQuota(req.key.length + req.value.length);
+    await this.checkQuota(req.key.length + req.value.length);
     const result = await this.propose({ kind: 'put', put: req });
     return { ...responseOf(result, 'put').put, revision: result.revision };
   }
@@ -563,7 +567,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   }
 
   async txn(req: TxnRequest) {
-    if (txnHasWrites(req)) this.checkQuota(0);
+    if (!isTxnReadOnly(req)) await this.checkQuota(0);
     const result = await this.propose({ kind: 'txn', txn: req });
     return { ...responseOf(result, 'txn').txn, revision: result.revision };
   }
@@ -574,7 +578,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   }
 
   async leaseGrant(id: bigint, ttl: number) {
-    this.checkQuota(0);
+    await this.checkQuota(0);
     // Like etcd, an ID the client leaves at 0 comes from the request ID generator.
     const leaseId = id === 0n ? this.ids.next() & 0x7fff_ffff_ffff_ffffn : id;
     const result = await this.propose({ kind: 'leaseGrant', id: leaseId, ttl });
@@ -708,12 +712,6 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     if (alarms.length > 0) return { healthy: false, reason: `ALARM ${alarms.map((a) => a.alarm).join(',')}` };
     return { healthy: true, reason: '' };
   }
-}
-
-function txnHasWrites(req: TxnRequest): boolean {
-  return [...req.success, ...req.failure].some(
-    (op) => op.request_put || op.request_delete_range || (op.request_txn && txnHasWrites(op.request_txn)),
-  );
 }
 
 /** etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds. */
