@@ -4,16 +4,11 @@ import assert from 'node:assert/strict';
 import { EtcdClient } from '../../src/client/client.js';
 import { EtcdRequestError, EtcdUnavailableError } from '../../src/client/errors.js';
 import { prefixRangeEnd } from '../../src/client/keys.js';
-import { eventually, freePort, missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
-import { startStrataLikeEtcd } from '../e2e/strata-server.js';
+import { eventually, freePort, type EtcdProcess } from '../support/index.js';
+import { etcdAndStrata } from '../e2e/strata-server.js';
 
 // The same suite runs against Debian's etcd and against strata server: one behaviour, two servers.
-const servers = [
-  { name: 'Debian etcd', start: startEtcd, skip: missingBinary('etcd') },
-  { name: 'strata server', start: startStrataLikeEtcd, skip: false as const },
-];
-
-for (const server of servers) {
+for (const server of etcdAndStrata) {
   describe(`EtcdClient against ${server.name}`, { skip: server.skip }, () => {
     let etcd: EtcdProcess;
     let client: EtcdClient;

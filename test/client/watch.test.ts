@@ -5,19 +5,14 @@ import type { Event } from '../../src/api/etcd-types.js';
 import { EtcdClient } from '../../src/client/client.js';
 import { prefixRangeEnd } from '../../src/client/keys.js';
 import type { WatchCancel } from '../../src/client/watch.js';
-import { eventually, missingBinary, startEtcd, type EtcdProcess } from '../support/index.js';
-import { startStrataLikeEtcd } from '../e2e/strata-server.js';
+import { eventually, type EtcdProcess } from '../support/index.js';
+import { etcdAndStrata } from '../e2e/strata-server.js';
 
 
 const summary = (e: Event): string => `${e.type} ${e.kv?.key} ${e.kv?.value} @${e.kv?.mod_revision}`;
 
 // The same suite runs against Debian's etcd and against strata server: one behaviour, two servers.
-const servers = [
-  { name: 'Debian etcd', start: startEtcd, skip: missingBinary('etcd') },
-  { name: 'strata server', start: startStrataLikeEtcd, skip: false as const },
-];
-
-for (const server of servers) {
+for (const server of etcdAndStrata) {
   describe(`watch against ${server.name}`, { skip: server.skip }, () => {
     let etcd: EtcdProcess;
     let client: EtcdClient;

@@ -1,6 +1,9 @@
 // Starts `bin/strata server` as a child process, as a user would, on free loopback ports.
 import { join } from 'node:path';
-import { freePort, startStrata, tempDir, type EtcdProcess, type RunningProcess } from '../support/index.js';
+import { freePort, missingBinary, startEtcd, startRestartable, startStrata, tempDir, type EtcdProcess, type RunningProcess } from '../support/index.js';
+
+/** The log line that says the server is ready for clients. */
+const servingLine = '"serving client traffic"';
 
 export interface StrataServerProcess {
   endpoint: string; // host:port
@@ -49,7 +52,7 @@ export async function startStrataServer(options: StartOptions): Promise<StrataSe
   const { args, clientUrl, clientPort } = await serverArgs(options);
   // A server runs until the test stops it; the harness' kill timer is only a backstop.
   const running = startStrata(args, { ...(options.env ? { env: options.env } : {}), timeoutMs: 20 * 60_000 });
-  await running.waitFor((_out, err) => err.includes('"serving client traffic"'), 30_000, 'the server to serve');
+  await running.waitFor((_out, err) => err.includes(servingLine), 30_000, 'the server to serve');
   return {
     endpoint: `127.0.0.1:${clientPort}`,
     clientUrl,
@@ -71,30 +74,26 @@ export async function startStrataLikeEtcd(options: { name?: string } = {}): Prom
   const owned = tempDir('strata-server');
   const dataDir = join(owned.path, 'data');
   const { args, clientUrl, clientPort } = await serverArgs({ dataDir, ...(options.name ? { name: options.name } : {}) });
-  let running: RunningProcess | undefined;
-  let earlier = '';
-  const launch = async (): Promise<void> => {
-    const child = startStrata(args, { timeoutMs: 3_600_000 });
-    running = child;
-    await child.waitFor((_out, err) => err.includes('"serving client traffic"'), 30_000, 'the server to serve');
-  };
-  const halt = async (): Promise<void> => {
-    if (!running) return;
-    earlier += (await running.stop('SIGTERM')).stderr;
-    running = undefined;
-  };
-  await launch();
+  const server = await startRestartable(
+    () => startStrata(args, { timeoutMs: 3_600_000 }),
+    (stderr) => stderr.includes(servingLine),
+    'the server to serve',
+  );
   return {
     endpoint: `127.0.0.1:${clientPort}`,
     clientUrl,
     peerUrl: args[args.indexOf('--initial-advertise-peer-urls') + 1]!,
     dataDir,
-    log: () => earlier + (running?.stderr ?? ''),
-    halt,
-    restart: launch,
+    ...server,
     async stop() {
-      await halt();
+      await server.halt();
       owned.remove();
     },
   };
 }
+
+/** For suites that must behave the same on both servers: Debian's etcd and strata server. */
+export const etcdAndStrata = [
+  { name: 'Debian etcd', start: startEtcd, skip: missingBinary('etcd') },
+  { name: 'strata server', start: startStrataLikeEtcd, skip: false as const },
+];

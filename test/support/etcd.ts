@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { TestCerts } from './certs.js';
 import { freePort } from './net.js';
 import { RunningProcess } from './process.js';
+import { startRestartable } from './restartable.js';
 import { tempDir } from './tmp.js';
 
 export interface EtcdOptions {
@@ -59,30 +60,19 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdProcess>
     ...tlsArgs,
     ...(options.extraArgs ?? []),
   ];
-  let running: RunningProcess | undefined;
-  let earlier = '';
-  const launch = async (): Promise<void> => {
-    const child = new RunningProcess('etcd', args, { timeoutMs: 3_600_000 });
-    running = child;
-    await child.waitFor((_out, err) => err.includes(readyLine), 30_000, 'etcd serving client traffic');
-  };
-  const halt = async (): Promise<void> => {
-    if (!running) return;
-    const result = await running.stop('SIGTERM');
-    earlier += result.stderr;
-    running = undefined;
-  };
-  await launch();
+  const server = await startRestartable(
+    () => new RunningProcess('etcd', args, { timeoutMs: 3_600_000 }),
+    (stderr) => stderr.includes(readyLine),
+    'etcd serving client traffic',
+  );
   return {
     endpoint: clientUrl.replace(/^https?:\/\//, ''),
     clientUrl,
     peerUrl,
     dataDir,
-    log: () => earlier + (running?.stderr ?? ''),
-    halt,
-    restart: launch,
+    ...server,
     async stop() {
-      await halt();
+      await server.halt();
       owned?.remove();
     },
   };

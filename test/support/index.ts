@@ -34,4 +34,5 @@ export {
   type RunOptions,
 } from './process.js';
 export { seededRandom } from './random.js';
+export { startRestartable, type Restartable } from './restartable.js';
 export { tempDir } from './tmp.js';
