@@ -37,7 +37,8 @@ import { toolVersion } from '../util/package-version.js';
 import { clusterService, type ClusterApi } from './grpc/cluster-service.js';
 import { kvService } from './grpc/kv-service.js';
 import { leaseService } from './grpc/lease-service.js';
-import { bindUrl, createGrpcServer, readPemFile, serverCredentials } from './grpc/listen.js';
+import { bindUrl, createGrpcServer, serverCredentials } from './grpc/listen.js';
+import { readFlagFile } from '../util/flag-values.js';
 import { authService, maintenanceService } from './grpc/maintenance-service.js';
 import type { EtcdServerApi, WatchHandle, WatchSink, WatchSubscription } from './grpc/server-api.js';
 import { watchService } from './grpc/watch-service.js';
@@ -298,9 +299,9 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
         ...(url.protocol === 'https:' && tls
           ? {
               tls: {
-                cert: readPemFile(tls.certFile, '--cert-file'),
-                key: readPemFile(tls.keyFile, '--key-file'),
-                ...(tls.trustedCaFile ? { ca: readPemFile(tls.trustedCaFile, '--trusted-ca-file') } : {}),
+                cert: readFlagFile('--cert-file', tls.certFile),
+                key: readFlagFile('--key-file', tls.keyFile),
+                ...(tls.trustedCaFile ? { ca: readFlagFile('--trusted-ca-file', tls.trustedCaFile) } : {}),
                 requestCert: tls.clientCertAuth,
               },
             }

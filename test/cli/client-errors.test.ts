@@ -30,7 +30,7 @@ test('unreachable endpoint: names it, the reason and the fix; exit 1', async () 
 });
 
 test('usage mistakes exit 2 with one line', async () => {
-  oneLine(await runStrata(['get', 'foo', '--cacert', '/nonexistent/ca.pem']), 2, /^Error: Cannot read --cacert file '\/nonexistent\/ca.pem': no such file; check the path$/);
+  oneLine(await runStrata(['get', 'foo', '--cacert', '/nonexistent/ca.pem']), 2, /^Error: Cannot read --cacert '\/nonexistent\/ca.pem': no such file; check the path and its permissions$/);
   oneLine(await runStrata(['get', 'foo', '-w', 'yaml']), 2, /^Error: Invalid --write-out 'yaml': expected one of simple, json, table, fields$/);
   oneLine(await runStrata(['get', 'foo', '--dial-timeout', 'soon']), 2, /^Error: Invalid --dial-timeout 'soon'/);
   oneLine(await runStrata(['get', 'foo', '--endpoints', 'nohost']), 2, /^Error: Invalid endpoint 'nohost': expected host:port/);

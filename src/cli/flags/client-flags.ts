@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EtcdClient, type EtcdClientOptions } from '../../client/client.js';
 import { parseDuration } from '../../util/duration.js';
+import { parseFlagBool, readFlagFile } from '../../util/flag-values.js';
 import { UsageError } from '../../util/errors.js';
 
 /**
@@ -38,11 +38,7 @@ export function addClientFlags(command: Command): Command {
 }
 
 function parseBool(flag: string): (value: string | undefined) => boolean {
-  return (value) => {
-    if (value === undefined || value === '' || /^(true|1|t)$/i.test(value)) return true;
-    if (/^(false|0|f)$/i.test(value)) return false;
-    throw new UsageError(`Invalid ${flag} value '${value}': expected true or false`);
-  };
+  return (value) => parseFlagBool(flag, value ?? '');
 }
 
 function duration(flag: string, text: unknown): number {
@@ -53,13 +49,7 @@ function duration(flag: string, text: unknown): number {
 
 function readTlsFile(flag: string, path: unknown): Buffer | undefined {
   if (path === undefined || path === '') return undefined;
-  try {
-    return readFileSync(String(path));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new UsageError(`Cannot read ${flag} file '${String(path)}': ${why}; check the path`);
-  }
+  return readFlagFile(flag, String(path));
 }
 
 /** Builds the client's options from the flags of a command that called addClientFlags. */

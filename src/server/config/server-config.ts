@@ -1,5 +1,6 @@
 import { UsageError } from '../../util/errors.js';
 import { parseDuration } from '../../util/duration.js';
+import { parseFlagBool } from '../../util/flag-values.js';
 import { parseLogLevel, type LogLevel } from '../../util/log.js';
 import { envNameOf, serverFlags, type ServerFlag } from './flag-table.js';
 
@@ -96,11 +97,10 @@ export function resolveServerConfig(cli: RawValues, env: RawValues): ResolvedCon
     if (n < min) throw new UsageError(`Invalid ${where(name)} ${n}: must be at least ${min}`);
     return n;
   };
+  // The CLI passes a bare --flag as 'true'; an empty value (ETCD_X=) counts as unset.
   const bool = (name: string): boolean => {
-    const value = text(name).trim().toLowerCase();
-    if (['', 'true', '1', 't'].includes(value)) return value !== '';
-    if (['false', '0', 'f'].includes(value)) return false;
-    throw new UsageError(`Invalid ${where(name)} '${value}': expected true or false`);
+    const value = text(name).trim();
+    return value !== '' && parseFlagBool(where(name), value);
   };
   const urls = (name: string, forBinding: boolean): URL[] =>
     text(name)

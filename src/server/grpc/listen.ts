@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { StrataError, UsageError, errorMessage } from '../../util/errors.js';
+import { readFlagFile } from '../../util/flag-values.js';
 import type { TlsFiles } from '../config/server-config.js';
 
 /** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer (grpcOverheadBytes). */
@@ -18,22 +18,11 @@ export function createGrpcServer(maxRequestBytes: number): grpc.Server {
   });
 }
 
-/** Reads a PEM file named by a flag, failing with one line that names the flag and the file. */
-export function readPemFile(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
-    throw new UsageError(`Cannot read ${flag} '${path}': ${why}; check the path and its permissions`);
-  }
-}
-
 export function serverCredentials(tls: TlsFiles | undefined, flagPrefix: '' | 'peer-'): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
-  const cert = readPemFile(tls.certFile, `--${flagPrefix}cert-file`);
-  const key = readPemFile(tls.keyFile, `--${flagPrefix}key-file`);
-  const ca = tls.trustedCaFile === undefined ? null : readPemFile(tls.trustedCaFile, `--${flagPrefix}trusted-ca-file`);
+  const cert = readFlagFile(`--${flagPrefix}cert-file`, tls.certFile);
+  const key = readFlagFile(`--${flagPrefix}key-file`, tls.keyFile);
+  const ca = tls.trustedCaFile === undefined ? null : readFlagFile(`--${flagPrefix}trusted-ca-file`, tls.trustedCaFile);
   checkPem(() => new X509Certificate(cert), `--${flagPrefix}cert-file`, tls.certFile, 'a PEM certificate');
   checkPem(() => createPrivateKey(key), `--${flagPrefix}key-file`, tls.keyFile, 'a PEM private key');
   if (ca) checkPem(() => new X509Certificate(ca), `--${flagPrefix}trusted-ca-file`, tls.trustedCaFile ?? '', 'a PEM CA certificate');

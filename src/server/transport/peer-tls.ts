@@ -1,5 +1,5 @@
 import type { TlsFiles } from '../config/server-config.js';
-import { readPemFile } from '../grpc/listen.js';
+import { readFlagFile } from '../../util/flag-values.js';
 
 /** The --peer-* files as node's TLS options: the same certificate serves and, as a client, authenticates. */
 export interface PeerTlsOptions {
@@ -11,8 +11,8 @@ export interface PeerTlsOptions {
 export function peerTlsOptions(tls: TlsFiles | undefined): PeerTlsOptions | undefined {
   if (!tls) return undefined;
   return {
-    cert: readPemFile(tls.certFile, '--peer-cert-file'),
-    key: readPemFile(tls.keyFile, '--peer-key-file'),
-    ...(tls.trustedCaFile ? { ca: readPemFile(tls.trustedCaFile, '--peer-trusted-ca-file') } : {}),
+    cert: readFlagFile('--peer-cert-file', tls.certFile),
+    key: readFlagFile('--peer-key-file', tls.keyFile),
+    ...(tls.trustedCaFile ? { ca: readFlagFile('--peer-trusted-ca-file', tls.trustedCaFile) } : {}),
   };
 }
