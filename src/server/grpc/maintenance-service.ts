@@ -1,5 +1,4 @@
 import type * as grpc from '@grpc/grpc-js';
-import { EtcdError } from '../../api/etcd-errors.js';
 import type { AlarmType } from '../../api/etcd-types.js';
 import type { Logger } from '../../util/log.js';
 import type { EtcdServerApi } from './server-api.js';
@@ -28,31 +27,10 @@ export function maintenanceService(server: EtcdServerApi, logger: Logger): grpc.
       return { header: server.header() };
     }),
     MoveLeader: unary(logger, () => {
-      throw unimplemented('moving the leader (it needs a multi-member cluster)');
+      throw unimplemented('moving the leader (MoveLeader)');
     }),
     Snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       void streamSnapshot(call, server, logger);
     },
   };
-}
-
-export function authService(logger: Logger): grpc.UntypedServiceImplementation {
-  const notEnabled = unary(logger, () => {
-    throw new EtcdError('authNotEnabled');
-  });
-  const methods = [
-    'AuthEnable', 'AuthDisable', 'Authenticate', 'UserAdd', 'UserGet', 'UserList', 'UserDelete', 'UserChangePassword',
-    'UserGrantRole', 'UserRevokeRole', 'RoleAdd', 'RoleGet', 'RoleList', 'RoleDelete', 'RoleGrantPermission',
-    'RoleRevokePermission',
-  ];
-  const impl: grpc.UntypedServiceImplementation = {};
-  for (const method of methods) {
-    impl[method] =
-      method === 'Authenticate'
-        ? notEnabled
-        : unary(logger, () => {
-            throw unimplemented('authentication and roles');
-          });
-  }
-  return impl;
 }
