@@ -39,6 +39,7 @@ export function registerDemoCommand(program: Command): void {
         const logger = createLogger(process.stderr, 'warn');
         // Whatever fails, the server must stop, or the process would never exit.
         let running: StartedServer | undefined;
+        let client: EtcdClient | undefined;
         try {
           say(`strata demo: a one-member cluster in ${dir}`);
           const start = async (): Promise<StartedServer> => {
@@ -61,7 +62,7 @@ export function registerDemoCommand(program: Command): void {
           running = started;
           const endpoint = started.clientUrls[0]!;
           say(`  member ${formatId(started.server.memberId)} of cluster ${formatId(started.server.clusterId)} serving at ${endpoint}`);
-          let client = new EtcdClient({ endpoints: [endpoint] });
+          client = new EtcdClient({ endpoints: [endpoint] });
           const t0 = performance.now();
           const writes: Array<Promise<unknown>> = [];
           for (let i = 0; i < keys; i++) {
@@ -78,11 +79,12 @@ export function registerDemoCommand(program: Command): void {
           say(`  read back ${before.count} keys at revision ${before.header?.revision}; hashkv ${hashBefore.hash}`);
 
           mkdirSync(join(dir, 'snapshots'));
+          const api = client;
           const store = await openStore(join(dir, 'snapshots') + '/', { logger });
           try {
             const saved = await saveSnapshot(
               store,
-              async () => liveArchive(await pickMember(client, logger), { toolVersion: toolVersion(), endpoints: [endpoint], logger }),
+              async () => liveArchive(await pickMember(api, logger), { toolVersion: toolVersion(), endpoints: [endpoint], logger }),
               { logger },
             );
             say(`  saved a snapshot: ${saved.location} (revision ${saved.manifest.revision}, ${saved.trailer.keyCount} keys, ${saved.bytes} bytes)`);
@@ -120,6 +122,7 @@ export function registerDemoCommand(program: Command): void {
           if (!same) throw new Error('the data read after the restart differs from what was written');
           say('demo passed: the snapshot verified against the cluster, and every write survived the restart with the same revisions and hash');
         } finally {
+          client?.close();
           await running?.server.stop();
           if (options.keep) say(`  kept ${dir}`);
           else rmSync(dir, { recursive: true, force: true });
