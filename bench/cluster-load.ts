@@ -7,6 +7,7 @@
 //   node dist/bench/cluster-load.js --puts 20000 --concurrency 64 --value-bytes 256
 //   node dist/bench/cluster-load.js --role follower          (the client talks to a follower)
 //   node dist/bench/cluster-load.js --cpu-prof-dir /tmp/prof (V8 profiles of the strata members)
+import { cpuProfileEnv } from './load/cpu-profile.js';
 import { putLoad, rangeLoad, runLoads, type Load } from './load/loads.js';
 import { parseOptions } from './load/options.js';
 import { comparisonTable } from './load/report.js';
@@ -28,11 +29,11 @@ runBench(async (cleanup) => {
   };
   // One cluster at a time, so neither takes CPU or disk from the other.
   const etcd = await measure(startEtcdTrio(cleanup, role));
-  const profile = options.cpuProfDir === '' ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}` };
+  const profile = options.cpuProfDir === '' ? {} : cpuProfileEnv(options.cpuProfDir);
   const strata = await measure(startStrataTrio(cleanup, role, profile));
   process.stdout.write(
     `strata vs Debian etcd 3.4, three members each, client on the ${role}, same client; ${JSON.stringify(options)}\n` +
       `${comparisonTable(strata.results, etcd.results)}\n`,
   );
-  if (options.cpuProfDir !== '') process.stdout.write(`CPU profiles in ${options.cpuProfDir}; the ${role}'s is CPU.*.${strata.pid}.*.cpuprofile\n`);
+  if (options.cpuProfDir !== '') process.stdout.write(`CPU profiles in ${options.cpuProfDir}; the ${role}'s is ${strata.pid}.cpuprofile\n`);
 });
