@@ -55,6 +55,7 @@ import { loadRaftLog } from './replication/raft-log-load.js';
 import { RaftLoop } from './replication/raft-loop.js';
 import { RequestIdGenerator } from './replication/request-id.js';
 import { Waiters } from './replication/waiters.js';
+import { DISK_CHECK_INTERVAL_MS, DiskSpaceGuard } from './quota/disk-space.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
 import { promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
@@ -92,6 +93,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private readonly confWaiters: Waiters<void>;
   private readonly reads: LinearizableReads;
   private readonly revoking = new Set<bigint>();
+  private readonly diskSpace: DiskSpaceGuard;
   private readonly timers: NodeJS.Timeout[] = [];
   private grpcServer: grpc.Server | undefined;
   private httpServers: HttpServer[] = [];
@@ -128,6 +130,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   ) {
     this.maxRequestBytes = config.maxRequestBytes;
     this.maxTxnOps = config.maxTxnOps;
+    this.diskSpace = new DiskSpaceGuard(config.dataDir, { logger });
     // etcd's request timeout: 5 s plus two election timeouts.
     const requestTimeoutMs = 5000 + 2 * config.electionMs;
     this.waiters = new Waiters(requestTimeoutMs);
@@ -322,6 +325,8 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
       this.publishAttributes();
     }, LEASE_CHECK_INTERVAL_MS);
     this.timers.push(leaseTimer);
+    // A member nobody writes to (a follower) still raises NOSPACE when its own disk fills.
+    this.timers.push(setInterval(() => this.leader !== 0n && this.checkQuota(0).catch(() => undefined), DISK_CHECK_INTERVAL_MS));
     const compaction = this.config.autoCompaction;
     if (compaction) this.timers.push(...startAutoCompaction(this, compaction, this.logger));
   }
@@ -529,11 +534,20 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     }
   }
 
-  /** As etcd's quota check: over the quota, the NOSPACE alarm is raised (and applied) before the request fails. */
+  /**
+   * As etcd's quota check: over the quota, or with the data dir's disk nearly full, the NOSPACE
+   * alarm is raised (and applied) before the request fails.
+   */
   private async checkQuota(bytes: number): Promise<void> {
-    if (this.applier.quotaAvailable(bytes)) return;
+    const full = !this.applier.quotaAvailable(bytes)
+      ? { reason: 'backend quota exceeded', quota: this.config.quotaBackendBytes }
+      : !this.diskSpace.hasRoom(bytes)
+        ? { reason: 'the disk of the data dir is nearly full', dir: this.diskSpace.dir, free: this.diskSpace.lastFreeBytes, reserve: this.diskSpace.reserve }
+        : undefined;
+    if (full === undefined) return;
     if (this.applier.alarms('NOSPACE').length === 0) {
-      this.logger.warn('backend quota exceeded; raising the NOSPACE alarm', { quota: this.config.quotaBackendBytes });
+      const { reason, ...fields } = full;
+      this.logger.warn(`${reason}; raising the NOSPACE alarm`, fields);
       await this.propose({ kind: 'alarm', action: 'ACTIVATE', memberId: this.memberId, alarm: 'NOSPACE' }).catch((err: unknown) =>
         this.logger.warn('raising the NOSPACE alarm failed', { error: errorMessage(err) }),
       );
