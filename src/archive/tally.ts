@@ -47,6 +47,11 @@ export class ContentTally {
     this.leaseCount++;
   }
 
+  /** The main revision of the last record so far (0 before the first). */
+  get lastRevision(): number {
+    return this.lastMain;
+  }
+
   get keyCount(): number {
     return this.liveKeys;
   }

@@ -150,6 +150,14 @@ export class ArchiveWriter {
     return this.enqueue(() => this.writeEntry(AUTH_ENTRY, [encodeArchiveAuth(auth)]));
   }
 
+  /**
+   * How far the records have come, 0..1: the last record's revision over the snapshot's (records
+   * arrive in revision order, so this tracks a source read of any kind without knowing its size).
+   */
+  get progress(): number {
+    return this.manifest.revision > 0 ? Math.min(this.tally.lastRevision / this.manifest.revision, 1) : 0;
+  }
+
   /** Writes the trailer and ends the stream; resolves once `output` has produced every byte. */
   async finish(): Promise<ArchiveWriteSummary> {
     if (this.finishing) throw new StrataError('STRATA_ARCHIVE_ORDER', 'Archive writer: finish() was called twice');

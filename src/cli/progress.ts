@@ -10,12 +10,13 @@ function humanizeBytesShort(n: number): string {
 
 /**
  * Save/verify progress on stderr: a bar redrawn in place on a terminal (bytes, rate, ETA when
- * the total is known), a plain line every few seconds otherwise.
+ * the total or the share done is known), a plain line every few seconds otherwise.
  */
 export class Progress {
   private readonly started = Date.now();
   private lastDraw = 0;
   private bytes = 0;
+  private fraction: number | undefined;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -23,8 +24,10 @@ export class Progress {
     private readonly total?: number,
   ) {}
 
-  update(bytes: number): void {
+  /** `fraction`: the share of the work done (0..1) when the bytes' total is unknown but the source can tell. */
+  update(bytes: number, fraction?: number): void {
     this.bytes = bytes;
+    this.fraction = fraction;
     const now = Date.now();
     const interval = this.out.isTTY ? 100 : 5000;
     if (now - this.lastDraw < interval) return;
@@ -40,9 +43,9 @@ export class Progress {
     const seconds = Math.max((now - this.started) / 1000, 0.001);
     const rate = this.bytes / seconds;
     let text = `${this.what}: ${humanizeBytesShort(this.bytes)} at ${humanizeBytesShort(rate)}/s`;
-    if (this.total !== undefined && this.total > 0) {
-      const ratio = Math.min(this.bytes / this.total, 1);
-      const eta = rate > 0 ? Math.ceil((this.total - this.bytes) / rate) : 0;
+    const ratio = this.total !== undefined && this.total > 0 ? Math.min(this.bytes / this.total, 1) : this.fraction;
+    if (ratio !== undefined && ratio > 0) {
+      const eta = Math.ceil((seconds * (1 - ratio)) / ratio);
       const width = 24;
       const filled = Math.round(ratio * width);
       text = `${this.what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${humanizeBytesShort(this.bytes)} at ${humanizeBytesShort(rate)}/s ETA ${eta}s`;

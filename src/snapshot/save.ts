@@ -19,16 +19,16 @@ export interface SaveResult {
 
 export interface SaveOptions {
   logger: Logger;
-  /** Called with the bytes written so far, for progress. */
-  onBytes?: (bytes: number) => void;
+  /** Called with the bytes written so far and, when the source can tell, how much of it was read (0..1). */
+  onBytes?: (bytes: number, fraction: number | undefined) => void;
 }
 
-function counter(onBytes: ((bytes: number) => void) | undefined): Transform {
+function counter(onBytes: SaveOptions['onBytes'], fraction: (() => number) | undefined): Transform {
   let total = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       total += chunk.length;
-      onBytes?.(total);
+      onBytes?.(total, fraction?.());
       callback(null, chunk);
     },
   });
@@ -61,7 +61,7 @@ async function saveOnce(store: SnapshotStore, archive: ArchiveStream, options: S
     throw err;
   }
   try {
-    const [summary] = await Promise.all([archive.done, pipeline(archive.output, counter(options.onBytes), writer.stream)]);
+    const [summary] = await Promise.all([archive.done, pipeline(archive.output, counter(options.onBytes, archive.progress), writer.stream)]);
     const location = await writer.commit(summary.sha256);
     return { location, sha256: summary.sha256, bytes: summary.bytes, manifest: summary.manifest, trailer: summary.trailer };
   } catch (err) {

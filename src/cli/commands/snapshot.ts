@@ -118,7 +118,8 @@ export function registerSnapshotCommands(program: Command): void {
       const endpointsGiven = cmd.getOptionValueSource('endpoints') === 'cli';
       if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
       const store = await openStore(dest, { stdout: process.stdout, ...s3Options(opts, logger) });
-      const progress = new Progress(process.stderr, `saving to ${dest}`);
+      // Created at the first byte, so that rate and ETA count from there and not from the connect.
+      let progress: Progress | undefined;
       const common = { toolVersion: toolVersion(), logger, ...(level !== undefined ? { level } : {}) };
       let client: EtcdClient | undefined;
       try {
@@ -131,15 +132,21 @@ export function registerSnapshotCommands(program: Command): void {
             const endpoints = client.endpoints;
             try {
               if (method === 'range') return await rangeArchive(member, { ...common, endpoints, ...(prefix !== undefined ? { prefix } : {}) });
-              return await liveArchive(member, { ...common, endpoints });
+              let receiving: Progress | undefined;
+              const onReceived = (bytes: number): void => (receiving ??= new Progress(process.stderr, `receiving the snapshot of ${member.endpoint}`)).update(bytes);
+              try {
+                return await liveArchive(member, { ...common, endpoints, onReceived });
+              } finally {
+                receiving?.done();
+              }
             } catch (err) {
               member.client.close();
               throw err;
             }
           },
-          { logger, onBytes: (bytes) => progress.update(bytes) },
+          { logger, onBytes: (bytes, fraction) => (progress ??= new Progress(process.stderr, `saving to ${dest}`)).update(bytes, fraction) },
         );
-        progress.done();
+        progress?.done();
         const summary = {
           location: result.location,
           revision: result.manifest.revision,
@@ -162,7 +169,7 @@ export function registerSnapshotCommands(program: Command): void {
           logger.info(`Snapshot written to stdout (revision ${summary.revision}, ${summary.totalKey} keys, ${summary.totalSize} bytes, sha256 ${result.sha256})`);
         }
       } finally {
-        progress.done();
+        progress?.done();
         client?.close();
         closeStore(store);
       }

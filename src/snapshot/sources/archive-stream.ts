@@ -18,6 +18,8 @@ export interface ArchiveStream {
   output: Readable;
   done: Promise<ArchiveSummary>;
   cancel(reason: Error): void;
+  /** How much of the source has been read, 0..1, when the source can tell (for an ETA). */
+  progress?: () => number;
 }
 
 /** Feeds `writer` with `produce` and finishes it; `release` runs whatever happens. */
@@ -34,5 +36,5 @@ export function writerStream(writer: ArchiveWriter, produce: () => Promise<void>
     }
   })();
   done.catch(() => undefined);
-  return { manifest: writer.manifest, output: writer.output, done, cancel: (reason) => writer.abort(reason) };
+  return { manifest: writer.manifest, output: writer.output, done, cancel: (reason) => writer.abort(reason), progress: () => writer.progress };
 }

@@ -12,5 +12,5 @@ export function dataDirArchive(dataDir: string, options: { toolVersion: string; 
     logger: options.logger,
     ...(options.level !== undefined ? { level: options.level } : {}),
   });
-  return { manifest: writer.manifest, output: writer.output, done, cancel: (reason) => writer.abort(reason) };
+  return { manifest: writer.manifest, output: writer.output, done, cancel: (reason) => writer.abort(reason), progress: () => writer.progress };
 }

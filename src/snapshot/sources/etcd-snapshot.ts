@@ -82,6 +82,8 @@ const SMALL_BUCKETS: readonly (keyof SmallBuckets)[] = [
 export interface OpenEtcdSnapshotOptions {
   /** Names the file in messages; defaults to the path. */
   name?: string;
+  /** The SHA-256 of the file before its trailer, hashed while it was written (saves a read). */
+  contentSha256?: { fileBytes: number; computed: string };
 }
 
 /**
@@ -134,20 +136,20 @@ export class EtcdSnapshot {
       throw new StrataError('STRATA_SOURCE_UNREADABLE', `Cannot open etcd snapshot '${name}': ${errorMessage(err)}`, { cause: err });
     }
     try {
-      return await EtcdSnapshot.read(file, name, fail);
+      return await EtcdSnapshot.read(file, name, fail, options.contentSha256);
     } catch (err) {
       await file.close();
       throw err;
     }
   }
 
-  private static async read(file: FileHandle, name: string, fail: Problem): Promise<EtcdSnapshot> {
+  private static async read(file: FileHandle, name: string, fail: Problem, contentSha256: OpenEtcdSnapshotOptions['contentSha256']): Promise<EtcdSnapshot> {
     const fileBytes = (await file.stat()).size;
     if (fileBytes === 0) fail('the file is empty');
     let sha256: string | undefined;
     let dbBytes = fileBytes;
     if (hasSha256Trailer(fileBytes)) {
-      const check = await checkSha256Trailer(file, fileBytes);
+      const check = await checkSha256Trailer(file, fileBytes, contentSha256);
       if (!check.ok) {
         fail(`its SHA-256 trailer does not match its content (stored ${check.stored.slice(0, 16)}…, computed ${check.computed.slice(0, 16)}…): the file is damaged or truncated`);
       }
@@ -237,7 +239,8 @@ export class EtcdSnapshot {
       if (rev.main < 1) this.fail(`${at} is below 1`);
       if (previous && compareRevisions(rev, previous) <= 0) this.fail(`${at} is stored twice, as a put and a tombstone`);
       previous = rev;
-      const value = Buffer.from(entry.value);
+      // A view into a page block read for this walk alone: nothing overwrites it.
+      const value = entry.value;
       let kv: StoredKeyValue;
       try {
         kv = decodeKeyValue(value, `the KeyValue of ${at}`);

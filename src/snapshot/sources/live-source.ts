@@ -11,6 +11,7 @@ import type { Logger } from '../../util/log.js';
 import type { ArchiveStream } from './archive-stream.js';
 import { etcdImageArchive } from './etcd-archive.js';
 import { openEtcdSnapshot } from './etcd-snapshot.js';
+import { TrailerHasher } from './sha256-trailer.js';
 import type { PickedMember } from './pick-member.js';
 import { peek } from '../peek.js';
 
@@ -23,6 +24,8 @@ export interface LiveOptions {
   endpoints: string[];
   level?: number;
   logger: Logger;
+  /** Bytes of an etcd image received so far, while it is spooled (its total is not announced to us). */
+  onReceived?: (bytes: number) => void;
 }
 
 /**
@@ -80,13 +83,40 @@ async function passThrough(rest: AsyncIterator<Buffer>, member: PickedMember, op
   };
 }
 
+/** etcd sends its image in messages of 32 KiB or less; one write per message cost about 1 s per 400 MB. */
+const SPOOL_WRITE_BYTES = 1024 * 1024;
+
+/** Joins the stream into writes of `bytes`, each hashed on its way (the main thread idles while etcd sends). */
+async function* coalesce(source: AsyncIterator<Buffer>, bytes: number, hasher: TrailerHasher, onReceived?: (bytes: number) => void): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let held = 0;
+  let received = 0;
+  for (let next = await source.next(); next.done !== true; next = await source.next()) {
+    parts.push(next.value);
+    held += next.value.length;
+    received += next.value.length;
+    onReceived?.(received);
+    if (held < bytes) continue;
+    const joined = Buffer.concat(parts, held);
+    hasher.update(joined);
+    yield joined;
+    parts = [];
+    held = 0;
+  }
+  if (held === 0) return;
+  const joined = Buffer.concat(parts, held);
+  hasher.update(joined);
+  yield joined;
+}
+
 async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
   const spool = join(tmpdir(), `strata-etcd-snapshot-${randomBytes(8).toString('hex')}.db`);
   const release = (): Promise<void> => rm(spool, { force: true });
   try {
     options.logger.info('the server streams a bbolt image: spooling it to a temporary file', { endpoint: member.endpoint });
-    await pipeline({ [Symbol.asyncIterator]: () => rest }, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
-    const image = await openEtcdSnapshot(spool, { name: `Maintenance.Snapshot of ${member.endpoint}` });
+    const hasher = new TrailerHasher();
+    await pipeline(coalesce(rest, SPOOL_WRITE_BYTES, hasher, options.onReceived), createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+    const image = await openEtcdSnapshot(spool, { name: `Maintenance.Snapshot of ${member.endpoint}`, contentSha256: hasher.digest() });
     if (image.sha256 === undefined) {
       await image.close();
       throw new IntegrityError(`Snapshot stream from ${member.endpoint} has no SHA-256 trailer: it was cut short; run the save again`);

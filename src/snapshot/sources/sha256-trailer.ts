@@ -20,21 +20,53 @@ export interface TrailerCheck {
 
 const CHUNK_BYTES = 1 << 20;
 
-/** Hashes the first size-32 bytes by streaming reads and compares them with the last 32. */
-export async function checkSha256Trailer(file: FileHandle, fileBytes: number): Promise<TrailerCheck> {
+/**
+ * The SHA-256 of all but the last 32 bytes of a stream, computed as it is written to a file, so
+ * the trailer can be checked without reading the file once more.
+ */
+export class TrailerHasher {
+  private readonly hash = createHash('sha256');
+  private tail = Buffer.alloc(0);
+  private bytes = 0;
+
+  update(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    const joined = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    const cut = Math.max(0, joined.length - SHA256_TRAILER_BYTES);
+    this.hash.update(joined.subarray(0, cut));
+    this.tail = Buffer.from(joined.subarray(cut));
+  }
+
+  /** The hash of the bytes before the trailer (hex), given how many bytes the file holds. */
+  digest(): { fileBytes: number; computed: string } {
+    return { fileBytes: this.bytes, computed: this.hash.digest('hex') };
+  }
+}
+
+/**
+ * Compares the last 32 bytes with the SHA-256 of the bytes before them: `precomputed` when the
+ * caller hashed the file as it wrote it (see TrailerHasher), else by streaming reads.
+ */
+export async function checkSha256Trailer(file: FileHandle, fileBytes: number, precomputed?: { fileBytes: number; computed: string }): Promise<TrailerCheck> {
   const dataBytes = fileBytes - SHA256_TRAILER_BYTES;
-  const hash = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let computed: string;
   let position = 0;
-  while (position < dataBytes) {
-    const { bytesRead } = await file.read(chunk, 0, Math.min(CHUNK_BYTES, dataBytes - position), position);
-    if (bytesRead === 0) break;
-    hash.update(chunk.subarray(0, bytesRead));
-    position += bytesRead;
+  if (precomputed !== undefined && precomputed.fileBytes === fileBytes) {
+    computed = precomputed.computed;
+    position = dataBytes;
+  } else {
+    const hash = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    while (position < dataBytes) {
+      const { bytesRead } = await file.read(chunk, 0, Math.min(CHUNK_BYTES, dataBytes - position), position);
+      if (bytesRead === 0) break;
+      hash.update(chunk.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    computed = hash.digest('hex');
   }
   const stored = Buffer.alloc(SHA256_TRAILER_BYTES);
   const { bytesRead } = await file.read(stored, 0, SHA256_TRAILER_BYTES, dataBytes);
-  const computed = hash.digest('hex');
   const storedHex = stored.toString('hex');
   return { ok: position === dataBytes && bytesRead === SHA256_TRAILER_BYTES && storedHex === computed, stored: storedHex, computed };
 }

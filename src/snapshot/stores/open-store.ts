@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { LocalStore } from './local-store.js';
-import { S3Store, type S3StoreOptions } from './s3-store.js';
+import type { S3StoreOptions } from './s3-store.js';
 import { StdioStore } from './stdio-store.js';
 import type { SnapshotStore } from './store.js';
 
@@ -18,14 +18,15 @@ export interface OpenStoreOptions {
 
 /** Releases what a store holds (an S3 client's connections) so the process can exit. */
 export function closeStore(store: SnapshotStore): void {
-  if (store instanceof S3Store) store.destroy();
+  store.destroy?.();
 }
 
 /** A store for `<dest>`/`<src>`/`<store>`: a path, file:///path, `-`, or s3://bucket/key. */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<SnapshotStore> {
   if (url === '') throw new UsageError('Missing snapshot location: give a path, file:///path, s3://bucket/key or -');
   if (url === '-') return new StdioStore(options);
-  if (url.startsWith('s3://')) return S3Store.fromUrl(url, { ...options.s3, logger: options.logger });
+  // The AWS SDK costs about 20 MiB of memory and a moment to load: only s3:// locations pay for it.
+  if (url.startsWith('s3://')) return (await import('./s3-store.js')).S3Store.fromUrl(url, { ...options.s3, logger: options.logger });
   if (url.startsWith('file://')) {
     let path: string;
     try {

@@ -11,6 +11,8 @@ export interface SnapshotStore {
   openReader(): Promise<{ stream: Readable; size?: number; sha256?: string }>;
   /** Complete snapshots only, newest first. */
   list(): Promise<StoredSnapshot[]>;
+  /** Releases what the store holds (an S3 client's connections) so the process can exit. */
+  destroy?(): void;
 }
 
 export interface StoreWriter {
