@@ -7,6 +7,18 @@ import type { PickedMember } from './pick-member.js';
 
 const PAGE = 1000;
 
+export interface RangeArchiveOptions {
+  toolVersion: string;
+  endpoints: string[];
+  prefix?: string;
+  level?: number;
+  logger: Logger;
+  /** Keys per Range request (default 1000). */
+  pageSize?: number;
+  /** Awaited after each page is archived, before the next is requested (progress; tests act between pages). */
+  onPage?: (page: { revision: number; pages: number; keys: number }) => Promise<void> | void;
+}
+
 /** The pinned revision was compacted while the read ran: save starts once more. */
 export class RangeCompactedError extends StrataError {
   constructor(endpoint: string, revision: number) {
@@ -30,11 +42,9 @@ function rangeEnd(prefix: Buffer): Buffer {
  * at a time (so records come out in revision order with bounded memory), plus the lease list.
  * Keys sharing a mod revision get sub revisions 0, 1, 2… in key order.
  */
-export async function rangeArchive(
-  member: PickedMember,
-  options: { toolVersion: string; endpoints: string[]; prefix?: string; level?: number; logger: Logger },
-): Promise<ArchiveStream> {
+export async function rangeArchive(member: PickedMember, options: RangeArchiveOptions): Promise<ArchiveStream> {
   const client = member.client;
+  const pageSize = options.pageSize ?? PAGE;
   // etcd needs a key: all keys are [\0, \0).
   const key = options.prefix ? Buffer.from(options.prefix) : Buffer.from([0]);
   const end = options.prefix ? rangeEnd(key) : Buffer.from([0]);
@@ -86,6 +96,8 @@ export async function rangeArchive(
     let group: KeyValue[] = [];
     let groupMain = 0;
     const seen = new Set<string>();
+    let pages = 0;
+    let keys = 0;
     for (;;) {
       let page;
       try {
@@ -96,7 +108,7 @@ export async function rangeArchive(
           sort_order: 'ASCEND',
           sort_target: 'MOD',
           min_mod_revision: String(groupMain),
-          limit: String(PAGE),
+          limit: String(pageSize),
         });
       } catch (err) {
         if (/compacted/.test(errorMessage(err))) throw new RangeCompactedError(member.endpoint, revision);
@@ -120,8 +132,11 @@ export async function rangeArchive(
         seen.add(kv.key.toString('latin1'));
         advanced = true;
       }
+      pages++;
+      keys += page.kvs.length;
+      await options.onPage?.({ revision, pages, keys });
       if (!page.more) break;
-      if (!advanced) throw new StrataError('STRATA_RANGE_PAGE', `Cannot page through ${member.endpoint}: more than ${PAGE} keys share revision ${groupMain}`);
+      if (!advanced) throw new StrataError('STRATA_RANGE_PAGE', `Cannot page through ${member.endpoint}: more than ${pageSize} keys share revision ${groupMain}`);
     }
     await flush(group);
     const leases = await client.leaseLeases();
