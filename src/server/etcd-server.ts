@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { etcdServices } from '../api/etcd-proto.js';
@@ -10,6 +12,8 @@ import {
   decodeConfChangeEntry,
   isRaftError,
   type Entry,
+  type Message,
+  type Snapshot,
   type SoftState,
 } from '../raft/index.js';
 import type {
@@ -30,7 +34,7 @@ import { KvApplier, type ApplyResult } from './apply/kv-applier.js';
 import { isTxnReadOnly } from './apply/txn.js';
 import type { ServerConfig } from './config/server-config.js';
 import { lockDataDir, type DataDirLock } from './datadir/lock.js';
-import { prepareDataDir } from './datadir/layout.js';
+import { dataDirPaths, prepareDataDir } from './datadir/layout.js';
 import { MetaKey } from './backend/meta.js';
 import { archiveDataDir, openBackendReader } from './datadir-reader.js';
 import { toolVersion } from '../util/package-version.js';
@@ -59,7 +63,16 @@ import { DISK_CHECK_INTERVAL_MS, DiskSpaceGuard } from './quota/disk-space.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
 import { promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
-import { PeerSender } from './transport/peer-sender.js';
+import { PeerSender, type BackendCopy } from './transport/peer-sender.js';
+import { receiveSnapshotBody } from './transport/snapshot-stream.js';
+import {
+  discardReceivedBackend,
+  partialBackendPath,
+  receivedBackendPath,
+  recoverReceivedBackend,
+  sealReceivedBackend,
+  swapInReceivedBackend,
+} from './replication/received-backend.js';
 import { listenPeer, type PeerListener } from './transport/peer-server.js';
 import { peerTlsOptions, type PeerTlsOptions } from './transport/peer-tls.js';
 import { Wal } from './wal/index.js';
@@ -69,8 +82,6 @@ export const ETCD_API_VERSION = '3.4.0';
 
 const LEASE_CHECK_INTERVAL_MS = 500;
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
-/** Entries raft keeps in memory below a snapshot, so a briefly lagging member catches up from the log (etcd's SnapshotCatchUpEntries). */
-const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 const PUBLISH_RETRY_MS = 2000;
 
 export interface StartedServer {
@@ -114,6 +125,9 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private readonly metrics = new MetricsRegistry();
   private readonly proposalsCommitted = this.metrics.counter('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.');
   private readonly proposalsApplied = this.metrics.counter('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.');
+  private readonly snapshotsSent = this.metrics.counter('etcd_network_snapshot_send_success', 'Total number of successful snapshot sends.');
+  private readonly snapshotsReceived = this.metrics.counter('etcd_network_snapshot_receive_success', 'Total number of successful snapshot receives.');
+  private readonly snapshotsInstalled = this.metrics.counter('strata_server_snapshots_installed_total', 'Raft snapshots from a leader installed into the backend.');
   private readonly proposalsFailed = this.metrics.counter('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.');
   private readonly applyDuration = this.metrics.histogram('etcd_disk_backend_commit_duration_seconds', 'The latency distributions of commit called by backend.', diskSecondsBuckets);
 
@@ -122,7 +136,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     private readonly logger: Logger,
     readonly memberId: bigint,
     readonly clusterId: bigint,
-    private readonly applier: KvApplier,
+    private applier: KvApplier,
     private readonly wal: Wal,
     private readonly lock: DataDirLock,
     private readonly ids: RequestIdGenerator,
@@ -163,12 +177,8 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     let server: EtcdServer | undefined;
     try {
       const { paths } = await prepareDataDir(config.dataDir, logger);
-      applier = KvApplier.open({
-        dataDir: config.dataDir,
-        logger,
-        minLeaseTtl: minLeaseTtl(config),
-        quotaBackendBytes: config.quotaBackendBytes,
-      });
+      await recoverReceivedBackend(paths, logger);
+      applier = openApplier(config, logger);
       const peerTls = peerTlsOptions(config.peerTls);
       const fresh = !(await Wal.exists(paths.wal));
       const { memberId, clusterId } = await bootstrapMembership(applier, config, logger, peerTls);
@@ -202,6 +212,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
       server.loop = new RaftLoop(node, storage, wal, {
         send: (messages) => started.sender?.send(messages),
         apply: (entries) => started.applyCommitted(entries),
+        installSnapshot: (snapshot) => started.installSnapshot(snapshot),
         readStates: (states) => started.reads.onReadStates(states),
         softState: (state) => started.onSoftState(state),
         fatal: (err) => started.onFatal(err),
@@ -248,7 +259,11 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
       peerUrls: (id) => this.memberCache.find((m) => m.id === id)?.peerUrls,
       tls: this.peerTls,
       onUnreachable: (id) => this.loop.reportUnreachable(id),
-      onSnapshotUnsent: (id) => this.loop.reportSnapshot(id, false),
+      copyBackend: (to) => this.copyBackend(to),
+      onSnapshotSent: (id, ok) => {
+        if (ok) this.snapshotsSent.inc();
+        this.loop.reportSnapshot(id, ok);
+      },
       logger: this.logger,
     });
     for (const url of this.config.listenPeerUrls) {
@@ -258,6 +273,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
           onMessages: (messages) => {
             for (const m of messages) this.loop.step(m);
           },
+          onSnapshot: (message, dbSize, body) => this.receiveSnapshot(message, dbSize, body),
           members: () => this.memberCache,
           renewLease: (id) => this.leaseRenew(id),
           promoteMember: (id) => this.memberPromote(id),
@@ -503,11 +519,14 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     if (this.snapshotting || applied - this.lastSnapshotIndex < this.config.snapshotCount) return;
     this.snapshotting = true;
     const term = this.storage.term(applied);
+    const confState = confStateOf(this.memberCache);
     (async () => {
       this.applier.sync();
       await this.wal.saveSnapshotMarker(term, applied);
       await this.wal.releaseTo(applied);
-      const keepFrom = applied - SNAPSHOT_CATCH_UP_ENTRIES;
+      // The snapshot raft sends a member that needs entries compacted away (its backend is copied when sent).
+      if (applied > this.storage.snapshot().metadata.index) this.storage.createSnapshot(applied, confState, new Uint8Array(0));
+      const keepFrom = applied - this.config.snapshotCatchUpEntries;
       if (keepFrom > this.storage.firstIndex()) this.storage.compact(keepFrom);
       this.lastSnapshotIndex = applied;
       this.logger.info('snapshot taken; released older WAL segments', { index: applied, term });
@@ -516,6 +535,63 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
       .finally(() => {
         this.snapshotting = false;
       });
+  }
+
+  private get snapDir(): string {
+    return dataDirPaths(this.config.dataDir).snap;
+  }
+
+  /** A consistent copy of the backend, at the applied index now (at or past raft's snapshot), to stream to `to`. */
+  private async copyBackend(to: bigint): Promise<BackendCopy> {
+    const path = partialBackendPath(this.snapDir, `send-${formatId(to)}`);
+    const release = (): Promise<void> => unlink(path).catch(() => undefined);
+    await release();
+    this.applier.backend.copyTo(path);
+    return { path, release };
+  }
+
+  /**
+   * A MsgSnap and its backend from the leader: the backend is stored (fsynced, under its final
+   * name) before raft sees the message, so the Ready that installs it finds it complete.
+   */
+  private async receiveSnapshot(m: Message, dbSize: number, body: AsyncIterable<Buffer>): Promise<void> {
+    if (this.stopped || this.fatal !== undefined) throw new EtcdError('stopped');
+    const index = m.snapshot?.metadata.index ?? 0;
+    const partial = partialBackendPath(this.snapDir, `${index.toString(16).padStart(16, '0')}.snap`);
+    await receiveSnapshotBody(body, dbSize, partial);
+    await sealReceivedBackend(partial, this.snapDir, index, { memberId: this.memberId, clusterId: this.clusterId });
+    this.snapshotsReceived.inc();
+    this.logger.info('received a snapshot backend from the leader', { from: formatId(m.from), index, bytes: dbSize });
+    this.loop.step(m);
+    await this.loop.drain();
+    // Raft ignores a snapshot it does not need (it has committed that far): drop its backend.
+    if (this.fatal === undefined && existsSync(receivedBackendPath(this.snapDir, index))) {
+      await discardReceivedBackend(this.snapDir, index);
+      this.logger.info('dropped a snapshot backend raft did not need', { index });
+    }
+  }
+
+  /** Replaces the backend with the one received for `snapshot` (its WAL marker is durable) and reloads everything from it. */
+  private installSnapshot(snapshot: Snapshot): Promise<void> {
+    const index = snapshot.metadata.index;
+    const old = this.applier;
+    old.close();
+    swapInReceivedBackend(this.snapDir, old.backend.path, index);
+    const next = openApplier(this.config, this.logger);
+    old.moveWatchesTo(next);
+    this.applier = next;
+    this.memberCache = next.members.list();
+    this.appliedIndex = Math.max(this.appliedIndex, index);
+    this.lastSnapshotIndex = index;
+    this.snapshotsInstalled.inc();
+    this.logger.info('installed a snapshot from the leader', {
+      index,
+      term: snapshot.metadata.term,
+      revision: next.currentRevision,
+      'consistent-index': next.consistentIndex,
+    });
+    this.reads.onApplied();
+    return Promise.resolve();
   }
 
   private revokeExpiredLeases(): void {
@@ -728,6 +804,10 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     if (alarms.length > 0) return { healthy: false, reason: `ALARM ${alarms.map((a) => a.alarm).join(',')}` };
     return { healthy: true, reason: '' };
   }
+}
+
+function openApplier(config: ServerConfig, logger: Logger): KvApplier {
+  return KvApplier.open({ dataDir: config.dataDir, logger, minLeaseTtl: minLeaseTtl(config), quotaBackendBytes: config.quotaBackendBytes });
 }
 
 /** etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds. */

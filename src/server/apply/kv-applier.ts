@@ -370,6 +370,11 @@ export class KvApplier {
     this.backend.defragment();
   }
 
+  /** Hands the watches to `next`, an applier over the backend a raft snapshot brought (call before close). */
+  moveWatchesTo(next: KvApplier): void {
+    this.watches.moveWatchersTo(next.watches);
+  }
+
   /** Makes everything applied so far durable (call before dropping WAL segments). */
   sync(): void {
     this.backend.sync();

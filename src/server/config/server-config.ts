@@ -27,6 +27,8 @@ export interface ServerConfig {
   initialClusterState: 'new' | 'existing';
   initialClusterToken: string;
   snapshotCount: number;
+  /** Entries kept below a raft snapshot so a briefly lagging member catches up from the log (etcd's SnapshotCatchUpEntries). */
+  snapshotCatchUpEntries: number;
   heartbeatMs: number;
   electionMs: number;
   quotaBackendBytes: number;
@@ -206,6 +208,7 @@ export function resolveServerConfig(cli: RawValues, env: RawValues): ResolvedCon
     initialClusterState: state,
     initialClusterToken: text('initial-cluster-token'),
     snapshotCount: int('snapshot-count', 1),
+    snapshotCatchUpEntries: int('experimental-snapshot-catchup-entries', 1),
     heartbeatMs,
     electionMs,
     quotaBackendBytes: quota === 0 ? DEFAULT_QUOTA_BYTES : quota,

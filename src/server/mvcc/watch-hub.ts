@@ -51,7 +51,8 @@ class Watcher implements WatchHandle {
   readonly range: KeyRange;
 
   constructor(
-    private readonly hub: WatchHub,
+    /** The hub of the store it reads; changes when a snapshot replaces the store. */
+    public hub: WatchHub,
     readonly sub: WatchSubscription,
     readonly sink: WatchSink,
     /** The next revision this watcher needs. */
@@ -158,6 +159,21 @@ export class WatchHub {
     if (w.cancelled || !w.paused) return;
     w.paused = false;
     this.scheduleStep();
+  }
+
+  /**
+   * Hands every watcher to `next`, a hub over a store a raft snapshot replaced this one's with.
+   * As etcd's restore, they become unsynced there and catch up from the revision each needs next.
+   */
+  moveWatchersTo(next: WatchHub): void {
+    for (const w of [...this.synced, ...this.unsynced]) {
+      w.hub = next;
+      w.synced = false;
+      next.unsynced.add(w);
+    }
+    this.synced.clear();
+    this.unsynced.clear();
+    next.scheduleStep();
   }
 
   close(): void {

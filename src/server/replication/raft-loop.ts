@@ -7,6 +7,7 @@ import {
   type Message,
   type RawNode,
   type ReadState,
+  type Snapshot,
   type SoftState,
   type Status,
 } from '../../raft/index.js';
@@ -15,6 +16,7 @@ import type { HardState, WalEntry } from '../wal/index.js';
 /** What the loop needs from the WAL: durable appends (one per Ready: group commit). */
 export interface DurableLog {
   append(entries: readonly WalEntry[], hardState?: HardState): Promise<void>;
+  saveSnapshotMarker(term: number, index: number): Promise<void>;
 }
 
 export interface RaftLoopHooks {
@@ -22,6 +24,8 @@ export interface RaftLoopHooks {
   send(messages: readonly Message[]): void;
   /** Committed entries, in order, conf changes included (call applyConfChange for those). */
   apply(entries: readonly Entry[]): void;
+  /** A snapshot from the leader, already recorded in the WAL: load the state machine from it before later entries apply. */
+  installSnapshot(snapshot: Snapshot): Promise<void>;
   readStates(states: readonly ReadState[]): void;
   softState(state: SoftState): void;
   /** The WAL could not be written or an entry could not be applied: the loop stopped. */
@@ -29,8 +33,9 @@ export interface RaftLoopHooks {
 }
 
 /**
- * Drives a RawNode: ticks on a timer, and for every Ready persists entries and hard state in
- * one WAL append, then sends messages, then applies committed entries, then advances. Steps
+ * Drives a RawNode: ticks on a timer, and for every Ready persists a snapshot's marker, entries
+ * and hard state in one WAL write, then sends messages, then installs the snapshot and applies
+ * committed entries, then advances. Steps
  * and proposals arriving while an append is in flight are taken into the next Ready.
  */
 export class RaftLoop {
@@ -148,14 +153,19 @@ export class RaftLoop {
         this.again = false;
         const rd = this.node.ready();
         if (rd.softState) this.hooks.softState(rd.softState);
-        if (rd.snapshot) throw new Error('Cannot install a raft snapshot from the leader: snapshot transfer is not implemented');
-        if (rd.entries.length > 0 || rd.hardState) await this.wal.append(rd.entries, rd.hardState);
+        const durable: Promise<void>[] = [];
+        // Queued before the entries that follow it, so the WAL never holds them without it.
+        if (rd.snapshot) durable.push(this.wal.saveSnapshotMarker(rd.snapshot.metadata.term, rd.snapshot.metadata.index));
+        if (rd.entries.length > 0 || rd.hardState) durable.push(this.wal.append(rd.entries, rd.hardState));
+        await Promise.all(durable);
+        if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
         this.storage.append(rd.entries);
         if (rd.hardState) {
           this.storage.setHardState(rd.hardState);
           this.persisted = rd.hardState;
         }
         if (rd.messages.length > 0) this.hooks.send(rd.messages);
+        if (rd.snapshot) await this.hooks.installSnapshot(rd.snapshot);
         if (rd.committedEntries.length > 0) this.hooks.apply(rd.committedEntries);
         if (rd.readStates.length > 0) this.hooks.readStates(rd.readStates);
         this.node.advance(rd);

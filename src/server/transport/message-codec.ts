@@ -1,15 +1,59 @@
 import { ProtoReader, ProtoWriter, WireType } from '../../api/protowire.js';
-import { message, type Entry, type EntryType, type Message, type MessageType } from '../../raft/index.js';
+import { message, type ConfState, type Entry, type EntryType, type Message, type MessageType, type Snapshot } from '../../raft/index.js';
 
 /**
  * Raft messages between members, in raftpb's field numbers so a capture reads like etcd's:
- * a batch is `repeated Message = 1`. Snapshots never travel in a message (they are streamed
- * separately), so field 9 is neither written nor read.
+ * a batch is `repeated Message = 1`. A MsgSnap's snapshot (field 9) carries only its metadata:
+ * the backend it stands for is streamed beside it.
  */
-const F = { type: 1, to: 2, from: 3, term: 4, logTerm: 5, index: 6, entries: 7, commit: 8, reject: 10, rejectHint: 11, context: 12 } as const;
+const F = { type: 1, to: 2, from: 3, term: 4, logTerm: 5, index: 6, entries: 7, commit: 8, snapshot: 9, reject: 10, rejectHint: 11, context: 12 } as const;
+const CONF_STATE_IDS = ['voters', 'learners', 'votersOutgoing', 'learnersNext'] as const;
 
 function encodeEntry(e: Entry): Buffer {
   return new ProtoWriter().optionalNumber(1, e.type).optionalNumber(2, e.term).optionalNumber(3, e.index).optionalBytes(4, e.data).finish();
+}
+
+function encodeSnapshot(snap: Snapshot): Buffer {
+  const cs = new ProtoWriter();
+  CONF_STATE_IDS.forEach((name, i) => {
+    for (const id of snap.metadata.confState[name]) cs.tag(i + 1, WireType.varint).int64(id);
+  });
+  cs.optionalBool(5, snap.metadata.confState.autoLeave);
+  const metadata = new ProtoWriter().bytes(1, cs.finish()).optionalNumber(2, snap.metadata.index).optionalNumber(3, snap.metadata.term).finish();
+  return new ProtoWriter().optionalBytes(1, snap.data).bytes(2, metadata).finish();
+}
+
+function decodeSnapshot(buf: Buffer): Snapshot {
+  const ids: Record<(typeof CONF_STATE_IDS)[number], bigint[]> = { voters: [], learners: [], votersOutgoing: [], learnersNext: [] };
+  let autoLeave = false;
+  let index = 0;
+  let term = 0;
+  let data: Uint8Array = new Uint8Array(0);
+  const r = new ProtoReader(buf, 'raft snapshot');
+  while (!r.done) {
+    const [field, wire] = r.tag();
+    if (field === 1 && wire === WireType.bytes) data = new Uint8Array(r.bytes());
+    else if (field === 2 && wire === WireType.bytes) {
+      const meta = new ProtoReader(r.bytes(), 'raft snapshot metadata');
+      while (!meta.done) {
+        const [mf, mw] = meta.tag();
+        if (mf === 1 && mw === WireType.bytes) {
+          const cs = new ProtoReader(meta.bytes(), 'raft conf state');
+          while (!cs.done) {
+            const [cf, cw] = cs.tag();
+            const name = CONF_STATE_IDS[cf - 1];
+            if (name !== undefined && cw === WireType.varint) ids[name].push(BigInt.asUintN(64, cs.int64()));
+            else if (cf === 5 && cw === WireType.varint) autoLeave = cs.uvarint() !== 0;
+            else cs.skip(cw);
+          }
+        } else if (mf === 2 && mw === WireType.varint) index = meta.uvarint();
+        else if (mf === 3 && mw === WireType.varint) term = meta.uvarint();
+        else meta.skip(mw);
+      }
+    } else r.skip(wire);
+  }
+  const confState: ConfState = { ...ids, autoLeave };
+  return { metadata: { index, term, confState }, data };
 }
 
 function encodeMessage(m: Message): Buffer {
@@ -21,7 +65,9 @@ function encodeMessage(m: Message): Buffer {
     .optionalNumber(F.logTerm, m.logTerm)
     .optionalNumber(F.index, m.index);
   for (const e of m.entries) w.bytes(F.entries, encodeEntry(e));
-  return w.optionalNumber(F.commit, m.commit).optionalBool(F.reject, m.reject).optionalNumber(F.rejectHint, m.rejectHint).optionalBytes(F.context, m.context).finish();
+  w.optionalNumber(F.commit, m.commit);
+  if (m.snapshot) w.bytes(F.snapshot, encodeSnapshot(m.snapshot));
+  return w.optionalBool(F.reject, m.reject).optionalNumber(F.rejectHint, m.rejectHint).optionalBytes(F.context, m.context).finish();
 }
 
 export function encodeMessages(messages: readonly Message[]): Buffer {
@@ -58,6 +104,7 @@ function decodeMessage(buf: Buffer): Message {
       const bytes = r.bytes();
       if (field === F.entries) entries.push(decodeEntry(bytes));
       else if (field === F.context) fields.context = new Uint8Array(bytes);
+      else if (field === F.snapshot) fields.snapshot = decodeSnapshot(bytes);
       continue;
     }
     if (wire !== WireType.varint) {

@@ -5,3 +5,7 @@ export const RAFT_PATH = '/raft';
 export const MEMBERS_PATH = '/members';
 export const LEASE_RENEW_PATH = '/leases/renew';
 export const MEMBER_PROMOTE_PATH = '/members/promote';
+export const SNAPSHOT_PATH = '/raft/snapshot';
+/** The MsgSnap (base64 raftpb, metadata only) and the size of the backend that follows in the body. */
+export const SNAPSHOT_MESSAGE_HEADER = 'x-raft-snapshot-message';
+export const SNAPSHOT_DB_SIZE_HEADER = 'x-raft-snapshot-db-size';

@@ -7,11 +7,20 @@ import { formatId } from '../membership/ids.js';
 import { encodeMessages } from './message-codec.js';
 import { CLUSTER_ID_HEADER, FROM_HEADER, RAFT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
+import { postSnapshot } from './snapshot-stream.js';
 
 /** Messages queued for one peer beyond this are dropped: raft resends what matters. */
 const MAX_QUEUED = 4096;
 const MAX_BATCH = 512;
 const REQUEST_TIMEOUT_MS = 5000;
+/** A snapshot transfer that makes no progress for this long has failed (raft then retries it). */
+const SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
+
+/** A consistent copy of the backend to stream; release() removes it. */
+export interface BackendCopy {
+  path: string;
+  release(): Promise<void>;
+}
 
 export interface PeerSenderOptions {
   localId: bigint;
@@ -20,8 +29,10 @@ export interface PeerSenderOptions {
   peerUrls: (id: bigint) => readonly string[] | undefined;
   tls: PeerTlsOptions | undefined;
   onUnreachable: (id: bigint) => void;
-  /** A MsgSnap raft wanted sent: snapshot transfer is not implemented, so it is reported failed. */
-  onSnapshotUnsent: (id: bigint) => void;
+  /** A copy of the backend to send with a MsgSnap to `to` (at an applied index at or past the snapshot's). */
+  copyBackend: (to: bigint) => Promise<BackendCopy>;
+  /** The outcome of a MsgSnap's transfer, for raft's reportSnapshot. */
+  onSnapshotSent: (id: bigint, ok: boolean) => void;
   logger: Logger;
 }
 
@@ -35,23 +46,26 @@ interface PeerQueue {
  * Sends raft messages to peers over HTTP(S) POSTs on keep-alive connections: per peer one
  * request in flight, and everything queued meanwhile goes in the next request (batching),
  * so a busy leader's appends stream back to back. A failed request reports the peer
- * unreachable to raft, which then probes instead of pipelining.
+ * unreachable to raft, which then probes instead of pipelining. A MsgSnap goes on its own
+ * connection, streamed together with a copy of the backend.
  */
 export class PeerSender {
   private readonly queues = new Map<bigint, PeerQueue>();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   private readonly httpsAgent: https.Agent;
+  private readonly snapshotHttpAgent = new http.Agent();
+  private readonly snapshotHttpsAgent: https.Agent;
   private stopped = false;
 
   constructor(private readonly options: PeerSenderOptions) {
     this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 2, ...(options.tls ?? {}) });
+    this.snapshotHttpsAgent = new https.Agent({ ...(options.tls ?? {}) });
   }
 
   send(messages: readonly Message[]): void {
     for (const m of messages) {
       if (m.type === MessageType.MsgSnap) {
-        this.options.logger.warn('a member needs a snapshot to catch up, which this build cannot send', { member: formatId(m.to) });
-        this.options.onSnapshotUnsent(m.to);
+        this.sendSnapshot(m);
         continue;
       }
       let queue = this.queues.get(m.to);
@@ -67,8 +81,43 @@ export class PeerSender {
 
   stop(): void {
     this.stopped = true;
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    for (const agent of [this.httpAgent, this.httpsAgent, this.snapshotHttpAgent, this.snapshotHttpsAgent]) agent.destroy();
+  }
+
+  private sendSnapshot(m: Message): void {
+    const url = this.options.peerUrls(m.to)?.[0];
+    const index = m.snapshot?.metadata.index ?? 0;
+    if (url === undefined || this.stopped) {
+      this.options.onSnapshotSent(m.to, false);
+      return;
+    }
+    const { logger } = this.options;
+    logger.info('sending a snapshot to a member', { member: formatId(m.to), index });
+    (async () => {
+      const copy = await this.options.copyBackend(m.to);
+      try {
+        await postSnapshot({
+          url,
+          message: m,
+          dbPath: copy.path,
+          clusterId: formatId(this.options.clusterId()),
+          from: formatId(this.options.localId),
+          agent: url.startsWith('https:') ? this.snapshotHttpsAgent : this.snapshotHttpAgent,
+          idleTimeoutMs: SNAPSHOT_IDLE_TIMEOUT_MS,
+        });
+      } finally {
+        await copy.release();
+      }
+    })().then(
+      () => {
+        logger.info('sent a snapshot to a member', { member: formatId(m.to), index });
+        this.options.onSnapshotSent(m.to, true);
+      },
+      (err: unknown) => {
+        logger.warn('sending a snapshot to a member failed', { member: formatId(m.to), index, error: errorMessage(err) });
+        if (!this.stopped) this.options.onSnapshotSent(m.to, false);
+      },
+    );
   }
 
   private flush(id: bigint, queue: PeerQueue): void {

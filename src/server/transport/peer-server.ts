@@ -9,12 +9,15 @@ import { memberToJson } from '../membership/member-json.js';
 import { decodeMessages } from './message-codec.js';
 import { EtcdError } from '../../api/etcd-errors.js';
 import { ETCD_ERROR_STATUS } from './leader-forward.js';
-import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH } from './peer-headers.js';
+import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, SNAPSHOT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
+import { snapshotMessageOf } from './snapshot-stream.js';
 
 export interface PeerServerOptions {
   clusterId: () => bigint;
   onMessages: (messages: Message[]) => void;
+  /** A MsgSnap with its backend streaming in `body` (`dbSize` bytes, then its SHA-256); resolves once stored and stepped. */
+  onSnapshot: (message: Message, dbSize: number, body: AsyncIterable<Buffer>) => Promise<void>;
   members: () => StoredMember[];
   /** A keep-alive a follower forwarded: renews on this member (the leader); returns the TTL in seconds. */
   renewLease: (id: bigint) => Promise<number>;
@@ -35,7 +38,7 @@ export interface PeerListener {
 
 /**
  * The peer listener: POST /raft takes a batch of raft messages (refused with 412 when the
- * sender names another cluster ID), POST /leases/renew/<id> and /members/promote/<id> run
+ * sender names another cluster ID), POST /raft/snapshot a MsgSnap with the backend streamed, POST /leases/renew/<id> and /members/promote/<id> run
  * what a follower forwarded to the leader, GET /members tells a joining member who is in the cluster.
  */
 export async function listenPeer(url: URL, options: PeerServerOptions): Promise<PeerListener> {
@@ -79,7 +82,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     return;
   }
   const forwarded = forwardedCall(path ?? '', options);
-  if (req.method !== 'POST' || (path !== RAFT_PATH && forwarded === undefined)) {
+  if (req.method !== 'POST' || (path !== RAFT_PATH && path !== SNAPSHOT_PATH && forwarded === undefined)) {
     res.writeHead(404).end(`no such peer endpoint ${req.method} ${path}\n`);
     return;
   }
@@ -99,6 +102,10 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
         else res.writeHead(500).end(`${errorMessage(err)}\n`);
       },
     );
+    return;
+  }
+  if (path === SNAPSHOT_PATH) {
+    receiveSnapshot(req, res, options);
     return;
   }
   const chunks: Buffer[] = [];
@@ -130,6 +137,29 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     }
     res.writeHead(204).end();
   });
+}
+
+function receiveSnapshot(req: http.IncomingMessage, res: http.ServerResponse, options: PeerServerOptions): void {
+  let snap: ReturnType<typeof snapshotMessageOf>;
+  try {
+    snap = snapshotMessageOf(req.headers);
+  } catch (err) {
+    snap = undefined;
+    options.logger.warn('cannot decode a snapshot message from a peer', { error: errorMessage(err) });
+  }
+  if (snap === undefined) {
+    req.resume();
+    res.writeHead(400).end('snapshot POST without a MsgSnap or backend size\n');
+    return;
+  }
+  options.onSnapshot(snap.message, snap.dbSize, req).then(
+    () => res.writeHead(204).end(),
+    (err: unknown) => {
+      options.logger.warn('cannot receive a snapshot from a peer', { error: errorMessage(err) });
+      if (!res.headersSent) res.writeHead(500).end(`${errorMessage(err)}\n`);
+      req.destroy();
+    },
+  );
 }
 
 /** The forwarded request a path names (`<prefix>/<decimal id>`), ready to run. */

@@ -24,6 +24,7 @@ function startLoop(wal: Wal, storage: MemoryStorage, applied: number) {
         if (e.type !== EntryType.Normal) loop.applyConfChange({ kind: 'v2', transition: 0, changes: [{ type: 0, nodeId: ID }], context: new Uint8Array(0) });
       }
     },
+    installSnapshot: () => Promise.reject(new Error('a lone member gets no snapshot')),
     readStates: () => undefined,
     softState: () => undefined,
     fatal: (err) => failures.push(err),

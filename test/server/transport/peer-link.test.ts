@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MessageType, message, type Message } from '../../../src/raft/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { EtcdError } from '../../../src/api/etcd-errors.js';
@@ -7,12 +10,18 @@ import { promoteOnLeader, renewOnLeader } from '../../../src/server/transport/le
 import { fetchClusterMembers } from '../../../src/server/transport/fetch-members.js';
 import { PeerSender } from '../../../src/server/transport/peer-sender.js';
 import { listenPeer } from '../../../src/server/transport/peer-server.js';
+import { receiveSnapshotBody } from '../../../src/server/transport/snapshot-stream.js';
+import { tempDir } from '../../support/index.js';
 
 const member = { id: 0xa1n, name: 'a', peerUrls: ['http://127.0.0.1:1'], clientUrls: ['http://127.0.0.1:2'], isLearner: false };
 
 async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigint, senderCluster: bigint) {
+  const dir = tempDir('peer-link', t).path;
   const received: Message[] = [];
   const unreachable: bigint[] = [];
+  const snapshotsSent: Array<{ id: bigint; ok: boolean }> = [];
+  const backend = join(dir, 'backend');
+  const copies: string[] = [];
   let wake = (): void => undefined;
   const changed = (): Promise<void> => new Promise((resolve) => (wake = resolve));
   const listener = await listenPeer(new URL('http://127.0.0.1:0'), {
@@ -20,6 +29,10 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     onMessages: (messages) => {
       received.push(...messages);
       wake();
+    },
+    onSnapshot: async (m, dbSize, body) => {
+      await receiveSnapshotBody(body, dbSize, join(dir, 'received'));
+      received.push(m);
     },
     members: () => [member],
     renewLease: async (id) => {
@@ -43,14 +56,23 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
       unreachable.push(id);
       wake();
     },
-    onSnapshotUnsent: () => undefined,
+    copyBackend: async () => {
+      const path = join(dir, `copy-${copies.length}`);
+      writeFileSync(path, readFileSync(backend));
+      copies.push(path);
+      return { path, release: async () => undefined };
+    },
+    onSnapshotSent: (id, ok) => {
+      snapshotsSent.push({ id, ok });
+      wake();
+    },
     logger: silentLogger,
   });
   t.after(async () => {
     sender.stop();
     await listener.close();
   });
-  return { listener, sender, received, unreachable, changed };
+  return { listener, sender, received, unreachable, changed, snapshotsSent, backend, dir };
 }
 
 test('messages sent to a peer one at a time all arrive, in order', async (t) => {
@@ -85,4 +107,27 @@ test("a follower's keep-alive and promotion run on the leader; its etcd errors c
   await promoteOnLeader(leader, 5n);
   await assert.rejects(promoteOnLeader(leader, 6n), /can only promote a learner member which is in sync with leader/);
   await assert.rejects(renewOnLeader({ ...leader, clusterId: 8n }, 5n), /request timed out/);
+});
+
+test('a MsgSnap streams with a copy of the backend: the peer gets the metadata and the same bytes, and the send is reported done', async (t) => {
+  const { sender, received, changed, snapshotsSent, backend, dir } = await link(t, 7n, 7n);
+  // Several MiB, so the body spans many chunks on both sides.
+  writeFileSync(backend, randomBytes(5 * 1024 * 1024 + 123));
+  const confState = { voters: [1n, 2n, 0xffff_ffff_ffff_fff0n], learners: [9n], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const snap = message({ type: MessageType.MsgSnap, to: 1n, from: 2n, term: 3, snapshot: { metadata: { index: 77, term: 2, confState }, data: new Uint8Array(0) } });
+  sender.send([snap]);
+  while (snapshotsSent.length === 0) await changed();
+  assert.deepEqual(snapshotsSent, [{ id: 1n, ok: true }]);
+  assert.deepEqual(received, [snap]);
+  assert.ok(readFileSync(join(dir, 'received')).equals(readFileSync(backend)));
+});
+
+test('a snapshot to a member of another cluster fails and is reported failed', async (t) => {
+  const { sender, received, changed, snapshotsSent, backend } = await link(t, 7n, 8n);
+  writeFileSync(backend, randomBytes(1000));
+  const confState = { voters: [1n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  sender.send([message({ type: MessageType.MsgSnap, to: 1n, from: 2n, term: 3, snapshot: { metadata: { index: 5, term: 2, confState }, data: new Uint8Array(0) } })]);
+  while (snapshotsSent.length === 0) await changed();
+  assert.deepEqual(snapshotsSent, [{ id: 1n, ok: false }]);
+  assert.equal(received.length, 0);
 });
