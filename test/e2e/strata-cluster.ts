@@ -1,11 +1,8 @@
 // Starts a cluster of `bin/strata server` processes on loopback, as the reference notes start etcd.
 import { join } from 'node:path';
-import { freePort, startStrata, type RunningProcess } from '../support/index.js';
+import { freePort, startStrata, type PeerNetwork, type RunningProcess } from '../support/index.js';
 
-export interface ClusterMember {
-  name: string;
-  clientUrl: string;
-  peerUrl: string;
+export interface ClusterMember extends MemberPorts {
   dataDir: string;
   running: RunningProcess | undefined;
 }
@@ -13,7 +10,10 @@ export interface ClusterMember {
 export interface MemberPorts {
   name: string;
   clientUrl: string;
+  /** The advertised peer URL (a proxy's, when the member sits behind one). */
   peerUrl: string;
+  /** Where the member really listens for peers, when not at peerUrl. */
+  listenPeerUrl?: string;
 }
 
 /** Timings short enough for a test, with etcd's 1:10 ratio. */
@@ -30,7 +30,15 @@ export function initialCluster(members: readonly MemberPorts[]): string {
 /** Starts one member and waits until it serves clients. */
 export async function startMember(
   member: MemberPorts,
-  options: { root: string; cluster: string; state: 'new' | 'existing'; token: string; extraArgs?: readonly string[] },
+  options: {
+    root: string;
+    cluster: string;
+    state: 'new' | 'existing';
+    token: string;
+    extraArgs?: readonly string[];
+    /** Called as soon as the process exists, before it dials peers (a proxy needs its pid). */
+    onSpawn?: (running: RunningProcess) => void;
+  },
 ): Promise<ClusterMember> {
   const dataDir = join(options.root, member.name);
   const running = startStrata(
@@ -40,7 +48,7 @@ export async function startMember(
       '--data-dir', dataDir,
       '--listen-client-urls', member.clientUrl,
       '--advertise-client-urls', member.clientUrl,
-      '--listen-peer-urls', member.peerUrl,
+      '--listen-peer-urls', member.listenPeerUrl ?? member.peerUrl,
       '--initial-advertise-peer-urls', member.peerUrl,
       '--initial-cluster', options.cluster,
       '--initial-cluster-state', options.state,
@@ -50,6 +58,7 @@ export async function startMember(
     ],
     { timeoutMs: 20 * 60_000 },
   );
+  options.onSpawn?.(running);
   await running.waitFor((_out, err) => err.includes('"serving client traffic"'), 30_000, `${member.name} to serve`);
   return { ...member, dataDir, running };
 }
@@ -64,6 +73,28 @@ export async function startStrataCluster(
   const ports = await Promise.all(names.map((name) => memberPorts(name, peerTls ? 'https' : 'http')));
   const cluster = initialCluster(ports);
   return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, ...(peerTls ? { extraArgs: peerTls } : {}) })));
+}
+
+/**
+ * Starts a new cluster whose members each sit behind a proxy of `network`: a member listens
+ * on its own peer port and advertises its proxy's, so every peer link crosses the network.
+ * Restart a member with startMember(member, { …, onSpawn: proxiedSpawn(network, member) }).
+ */
+export async function startProxiedCluster(names: readonly string[], root: string, token: string, network: PeerNetwork): Promise<ClusterMember[]> {
+  const ports = await Promise.all(
+    names.map(async (name): Promise<MemberPorts> => {
+      const listenPort = await freePort();
+      const proxyPort = await network.addMember(name, listenPort);
+      return { name, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${proxyPort}`, listenPeerUrl: `http://127.0.0.1:${listenPort}` };
+    }),
+  );
+  const cluster = initialCluster(ports);
+  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, onSpawn: proxiedSpawn(network, p) })));
+}
+
+/** Tells the proxies which process is `member` now. */
+export function proxiedSpawn(network: PeerNetwork, member: MemberPorts): (running: RunningProcess) => void {
+  return (running) => network.setPid(member.name, running.child.pid);
 }
 
 export async function stopCluster(members: readonly ClusterMember[]): Promise<void> {

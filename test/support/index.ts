@@ -14,6 +14,9 @@
  *   { code, signal, stdout, stderr }; startStrata / startEtcdctl leave it running (watch)
  *   with waitFor(condition) and stop(). runStrata runs bin/strata against the build these
  *   tests were compiled into (STRATA_DIST).
+ * - PeerNetwork: one TCP proxy per cluster member's peer port; cut, blackhole or delay links.
+ * - HistoryRecorder, kvModel, checkPerKey: record a concurrent KV history and check it for
+ *   linearizability (linearizability/).
  */
 export { missingBinary, requireBinary } from './binaries.js';
 export { makeCerts, type TestCerts } from './certs.js';
@@ -36,3 +39,10 @@ export {
 export { seededRandom } from './random.js';
 export { startRestartable, type Restartable } from './restartable.js';
 export { tempDir } from './tmp.js';
+export { PeerNetwork, type LinkFault, type ProxiedConnection } from './tcp-proxy.js';
+export { HistoryRecorder, type Operation, type PendingOperation } from './linearizability/history.js';
+export { kvModel, type KvCompare, type KvInput, type KvOutput } from './linearizability/kv-model.js';
+export type { CheckResult, Model } from './linearizability/model.js';
+export { checkPerKey, type KeyedResult } from './linearizability/per-key.js';
+export { checkOperations } from './linearizability/wing-gong.js';
+export { checkWatchDelivery, type DeliveredEvent, type WatchLog } from './linearizability/watch-delivery.js';
