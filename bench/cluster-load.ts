@@ -10,7 +10,7 @@
 import { cpuProfileEnv } from './load/cpu-profile.js';
 import { putLoad, rangeLoad, runLoads, type Load } from './load/loads.js';
 import { parseOptions } from './load/options.js';
-import { comparisonTable } from './load/report.js';
+import { comparisonTable, cpuTable } from './load/report.js';
 import { runBench } from './load/run-bench.js';
 import { startEtcdTrio, startStrataTrio, type Role, type Target } from './load/servers.js';
 
@@ -22,7 +22,7 @@ runBench(async (cleanup) => {
   const measure = async (start: Promise<Target>) => {
     const target = await start;
     try {
-      return { results: await runLoads(target.endpoint, loads), pid: target.pid };
+      return { results: await runLoads(target.endpoint, loads, target.pids), pid: target.pids[0] };
     } finally {
       await target.stop();
     }
@@ -33,7 +33,7 @@ runBench(async (cleanup) => {
   const strata = await measure(startStrataTrio(cleanup, role, profile));
   process.stdout.write(
     `strata vs Debian etcd 3.4, three members each, client on the ${role}, same client; ${JSON.stringify(options)}\n` +
-      `${comparisonTable(strata.results, etcd.results)}\n`,
+      `${comparisonTable(strata.results, etcd.results)}\n\n${cpuTable(strata.results, etcd.results)}\n`,
   );
   if (options.cpuProfDir !== '') process.stdout.write(`CPU profiles in ${options.cpuProfDir}; the ${role}'s is ${strata.pid}.cpuprofile\n`);
 });

@@ -6,7 +6,7 @@
 //   node dist/bench/server-load.js --puts 20000 --concurrency 64 --watchers 100
 import { putLoad, rangeLoad, runLoads, watchFanOutLoad, type Load } from './load/loads.js';
 import { parseOptions } from './load/options.js';
-import { comparisonTable } from './load/report.js';
+import { comparisonTable, cpuTable } from './load/report.js';
 import { runBench } from './load/run-bench.js';
 import { startOneEtcd, startOneStrata, type Target } from './load/servers.js';
 
@@ -21,12 +21,12 @@ runBench(async (cleanup) => {
   const measure = async (start: Promise<Target>) => {
     const target = await start;
     try {
-      return await runLoads(target.endpoint, loads);
+      return await runLoads(target.endpoint, loads, target.pids);
     } finally {
       await target.stop();
     }
   };
   const etcd = await measure(startOneEtcd(cleanup));
   const strata = await measure(startOneStrata(cleanup));
-  process.stdout.write(`strata server vs Debian etcd 3.4, one member each, same client; ${JSON.stringify(options)}\n${comparisonTable(strata, etcd)}\n`);
+  process.stdout.write(`strata server vs Debian etcd 3.4, one member each, same client; ${JSON.stringify(options)}\n${comparisonTable(strata, etcd)}\n\n${cpuTable(strata, etcd)}\n`);
 });

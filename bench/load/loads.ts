@@ -1,5 +1,6 @@
 // The loads the benchmarks run, each through src/client against whatever server the endpoint is.
 import { EtcdClient } from '../../src/client/client.js';
+import { processCpuMs } from './cpu-time.js';
 import { closedLoop } from './load-generator.js';
 import { summarize, type Result } from './percentiles.js';
 
@@ -56,13 +57,21 @@ export function watchFanOutLoad(options: { watchers: number; watchPuts: number; 
   };
 }
 
-/** Runs the loads in order with one client on `endpoint`, after a warm-up put. */
-export async function runLoads(endpoint: string, loads: Record<string, Load>): Promise<Record<string, Result>> {
+/**
+ * Runs the loads in order with one client on `endpoint`, after a warm-up put, and charges each
+ * its share of the CPU time of the server processes `pids`.
+ */
+export async function runLoads(endpoint: string, loads: Record<string, Load>, pids: readonly number[] = []): Promise<Record<string, Result>> {
   const client = new EtcdClient({ endpoints: [endpoint], requestTimeoutMs: 60_000 });
   try {
     await client.put({ key: 'warm-up', value: Buffer.from('w') });
     const results: Record<string, Result> = {};
-    for (const [name, load] of Object.entries(loads)) results[name] = await load(client);
+    for (const [name, load] of Object.entries(loads)) {
+      const before = pids.map(processCpuMs);
+      const result = await load(client);
+      const cpuMsPerOp = pids.map((pid, i) => (processCpuMs(pid) - before[i]!) / result.ops);
+      results[name] = pids.length > 0 ? { ...result, cpuMsPerOp } : result;
+    }
     return results;
   } finally {
     client.close();

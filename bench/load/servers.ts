@@ -6,6 +6,7 @@ import { eventually, tempDir } from '../../test/support/index.js';
 import { startEtcd, startEtcdCluster } from '../../test/support/etcd.js';
 import { startStrataServer } from '../../test/e2e/strata-server.js';
 import { CLUSTER_TIMING, initialCluster, memberPorts, startMember, type ClusterMember } from '../../test/e2e/strata-cluster.js';
+import { pidWithArgument } from './cpu-time.js';
 import type { Cleanup } from './run-bench.js';
 
 export interface Target {
@@ -13,8 +14,8 @@ export interface Target {
   endpoint: string;
   /** The client URLs of every member. */
   members: string[];
-  /** The strata member the client talks to, for profiles (its process ID). */
-  pid?: number;
+  /** The members' process IDs, the one the client talks to first (for CPU time and profiles). */
+  pids: number[];
   /** Stops every member and removes its data; also run by the cleanup if never called. */
   stop(): Promise<void>;
 }
@@ -26,7 +27,7 @@ const hostPort = (url: string): string => url.replace(/^https?:\/\//, '');
 
 export async function startOneEtcd(cleanup: Cleanup): Promise<Target> {
   const etcd = await startEtcd({ name: 'bench' });
-  return { endpoint: etcd.endpoint, members: [etcd.endpoint], stop: cleanup.add(() => etcd.stop()) };
+  return { endpoint: etcd.endpoint, members: [etcd.endpoint], pids: etcdPids([etcd.dataDir]), stop: cleanup.add(() => etcd.stop()) };
 }
 
 export async function startOneStrata(cleanup: Cleanup): Promise<Target> {
@@ -37,7 +38,7 @@ export async function startOneStrata(cleanup: Cleanup): Promise<Target> {
   return {
     endpoint: strata.endpoint,
     members: [strata.endpoint],
-    ...(strata.running.child.pid !== undefined ? { pid: strata.running.child.pid } : {}),
+    pids: strata.running.child.pid === undefined ? [] : [strata.running.child.pid],
     stop: async () => {
       await stopServer();
       await removeDir();
@@ -50,7 +51,9 @@ export async function startEtcdTrio(cleanup: Cleanup, role: Role): Promise<Targe
   const members = await startEtcdCluster({ token: 'bench-etcd', extraArgs: [...CLUSTER_TIMING] });
   const stop = cleanup.add(async () => void (await Promise.all(members.map((m) => m.stop()))));
   const endpoints = members.map((m) => m.endpoint);
-  return { endpoint: await memberInRole(endpoints, role), members: endpoints, stop };
+  const endpoint = await memberInRole(endpoints, role);
+  const ordered = [...members].sort((a, b) => Number(b.endpoint === endpoint) - Number(a.endpoint === endpoint));
+  return { endpoint, members: endpoints, pids: etcdPids(ordered.map((m) => m.dataDir)), stop };
 }
 
 /**
@@ -81,16 +84,24 @@ export async function startStrataTrio(cleanup: Cleanup, role: Role, env: NodeJS.
   }
   const endpoints = started.map((m) => hostPort(m.clientUrl));
   const endpoint = await memberInRole(endpoints, role);
-  const pid = started.find((m) => hostPort(m.clientUrl) === endpoint)?.running?.child.pid;
+  const ordered = [...started].sort((a, b) => Number(hostPort(b.clientUrl) === endpoint) - Number(hostPort(a.clientUrl) === endpoint));
   return {
     endpoint,
     members: endpoints,
-    ...(pid !== undefined ? { pid } : {}),
+    pids: ordered.flatMap((m) => (m.running?.child.pid === undefined ? [] : [m.running.child.pid])),
     stop: async () => {
       await stopMembers();
       await removeRoot();
     },
   };
+}
+
+/** etcd's processes, found by their data dirs (the test harness does not hand out their IDs). */
+function etcdPids(dataDirs: readonly string[]): number[] {
+  return dataDirs.flatMap((dir) => {
+    const pid = pidWithArgument(dir);
+    return pid === undefined ? [] : [pid];
+  });
 }
 
 /** Waits (30 s at most) until every member names the same leader, then picks the member in `role`. */
