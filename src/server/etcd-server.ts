@@ -62,7 +62,8 @@ import { Waiters } from './replication/waiters.js';
 import { DISK_CHECK_INTERVAL_MS, DiskSpaceGuard } from './quota/disk-space.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
-import { promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
+import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
+import { checkReconfig, type ReconfigChange } from './membership/strict-reconfig.js';
 import { PeerSender, type BackendCopy } from './transport/peer-sender.js';
 import { receiveSnapshotBody } from './transport/snapshot-stream.js';
 import {
@@ -83,6 +84,8 @@ export const ETCD_API_VERSION = '3.4.0';
 const LEASE_CHECK_INTERVAL_MS = 500;
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 const PUBLISH_RETRY_MS = 2000;
+/** etcd's HealthInterval: a peer counts as connected for the strict reconfig check after this long. */
+const RECONFIG_HEALTH_INTERVAL_MS = 5000;
 
 export interface StartedServer {
   server: EtcdServer;
@@ -277,6 +280,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
           members: () => this.memberCache,
           renewLease: (id) => this.leaseRenew(id),
           promoteMember: (id) => this.memberPromote(id),
+          checkReconfig: async (change) => this.checkReconfig(change),
           tls: this.peerTls,
           clientCertAuth: this.config.peerTls?.clientCertAuth ?? false,
           maxBodyBytes: 2 * this.config.maxRequestBytes + 64 * 1024 * 1024,
@@ -722,12 +726,37 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     const id = computeMemberId(peerUrls, '', Math.floor(Date.now() / 1000));
     if (this.memberCache.some((m) => m.id === id)) throw new EtcdError('memberExist');
     const member: StoredMember = { id, name: '', peerUrls, clientUrls: [], isLearner };
+    await this.checkReconfigAnywhere({ kind: 'add', isLearner });
     await this.proposeMemberChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member);
     return toApiMember(member);
   }
 
   async memberRemove(id: bigint): Promise<void> {
-    await this.proposeMemberChange(ConfChangeType.RemoveNode, this.knownMember(id));
+    const member = this.knownMember(id);
+    await this.checkReconfigAnywhere({ kind: 'remove', id });
+    await this.proposeMemberChange(ConfChangeType.RemoveNode, member);
+  }
+
+  /** --strict-reconfig-check, run by the leader: only it talks to every member. */
+  private async checkReconfigAnywhere(change: ReconfigChange): Promise<void> {
+    if (!this.config.strictReconfigCheck) return;
+    if (this.leader === this.memberId) this.checkReconfig(change);
+    else await checkReconfigOnLeader(this.leaderLink(), change);
+  }
+
+  private checkReconfig(change: ReconfigChange): void {
+    if (this.leader !== this.memberId) throw new EtcdError('notLeader');
+    checkReconfig(
+      {
+        members: this.memberCache,
+        self: this.memberId,
+        connectedSince: (id) => this.sender?.connectedSince(id),
+        // etcd waits 5 s of connection; a test cluster's short election timeout shortens it.
+        healthIntervalMs: Math.min(RECONFIG_HEALTH_INTERVAL_MS, this.config.electionMs),
+        now: Date.now(),
+      },
+      change,
+    );
   }
 
   async memberUpdate(id: bigint, peerUrls: string[]): Promise<void> {

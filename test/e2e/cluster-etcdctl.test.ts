@@ -67,7 +67,15 @@ test('etcdctl against a three-member strata cluster: members, status, replicatio
   // Remove the dead member, add a fourth, and start it joining the running cluster.
   await etcdctl(survivors, 'member', 'remove', BigInt(leaderId).toString(16));
   const s4 = await memberPorts('s4');
-  const added = await etcdctl(survivors, 'member', 'add', 's4', `--peer-urls=${s4.peerUrl}`);
+  // As etcd's --strict-reconfig-check, the add waits until the new leader has been connected to
+  // every voter for a while: until then it is refused as "unhealthy cluster".
+  let added = '';
+  await eventually(async () => {
+    const result = await runEtcdctl(['--endpoints', survivors.map((m) => hostPort(m.clientUrl)).join(','), 'member', 'add', 's4', `--peer-urls=${s4.peerUrl}`]);
+    assert.ok(result.code === 0 || result.stderr.includes('etcdserver: unhealthy cluster'), result.stderr);
+    added = result.stdout;
+    return result.code === 0;
+  }, 'member add to be accepted', 20_000);
   assert.match(added, /Member [0-9a-f]+ added to cluster/);
   const fourth = await startMember(s4, {
     root: root.path,

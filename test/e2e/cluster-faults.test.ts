@@ -1,5 +1,6 @@
 // Issue 4: a follower killed with kill -9 restarts from its data dir and catches up, a follower
-// forwards lease keep-alives to the leader, and a member cut off from the majority refuses
+// forwards lease keep-alives to the leader, member changes that would lose quorum are refused
+// (etcd's --strict-reconfig-check), and a member cut off from the majority refuses
 // writes and linearizable reads with etcd's "no leader" error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ function etcdctl(member: ClusterMember, ...args: string[]) {
   return runEtcdctl(['--endpoints', member.clientUrl.replace(/^http:\/\//, ''), '--command-timeout=3s', ...args]);
 }
 
-test('a killed follower restarts and catches up; keep-alive through a follower reaches the leader; a minority member answers "no leader"', { skip: missingBinary('etcdctl'), timeout: 120_000 }, async (t) => {
+test('a killed follower restarts and catches up; keep-alive through a follower reaches the leader; strict reconfig check refuses changes without a connected quorum; a minority member answers "no leader"', { skip: missingBinary('etcdctl'), timeout: 120_000 }, async (t) => {
   const root = tempDir('strata-cluster-faults', t);
   const members = await startStrataCluster(['f1', 'f2', 'f3'], root.path, 'cluster-faults');
   const cluster = initialCluster(members);
@@ -44,6 +45,20 @@ test('a killed follower restarts and catches up; keep-alive through a follower r
   const keepAlive = await etcdctl(follower, 'lease', 'keep-alive', '--once', leaseId);
   assert.equal(keepAlive.code, 0, keepAlive.stderr);
   assert.match(keepAlive.stdout, new RegExp(`lease ${leaseId} keepalived with TTL\\(30\\)`));
+
+  // --strict-reconfig-check: with one of three down, adding a voter or removing a running one
+  // would leave no quorum of connected members, so both are refused; the down one may go.
+  const third = members.find((m) => m !== follower && m !== members[leaderIndex])!;
+  const ids = new Map((await etcdctl(members[leaderIndex]!, 'member', 'list')).stdout.trim().split('\n').map((row) => [row.split(', ')[2]!, row.split(', ')[0]!]));
+  await third.running!.stop('SIGKILL');
+  const add = await etcdctl(follower, 'member', 'add', 'extra', '--peer-urls=http://127.0.0.1:9');
+  assert.notEqual(add.code, 0);
+  assert.match(add.stderr, /etcdserver: unhealthy cluster/);
+  const remove = await etcdctl(members[leaderIndex]!, 'member', 'remove', ids.get(follower.name)!);
+  assert.notEqual(remove.code, 0);
+  assert.match(remove.stderr, /etcdserver: unhealthy cluster/);
+  const restartedThird = await startMember(third, { root: root.path, cluster, state: 'new', token: 'cluster-faults' });
+  third.running = restartedThird.running;
 
   // Leave `follower` alone: the other two go away, so it can reach no quorum.
   await Promise.all(

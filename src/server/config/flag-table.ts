@@ -32,6 +32,7 @@ export const serverFlags: readonly ServerFlag[] = [
   f('initial-cluster-token', 'string', 'etcd-cluster', 'initial cluster token, unique per cluster'),
   f('snapshot-count', 'int', '100000', 'number of committed transactions to trigger a snapshot to disk'),
   f('experimental-snapshot-catchup-entries', 'int', '5000', 'number of entries for a slow follower to catch-up after compacting the raft storage entries'),
+  f('strict-reconfig-check', 'bool', 'true', 'reject reconfiguration requests that would cause quorum loss'),
   f('heartbeat-interval', 'int', '100', 'time (in milliseconds) of a heartbeat interval'),
   f('election-timeout', 'int', '1000', 'time (in milliseconds) for an election to timeout'),
   f('quota-backend-bytes', 'int', '0', 'raise alarms when the backend size exceeds the given quota (0 defaults to 2 GiB)'),

@@ -29,6 +29,8 @@ export interface ServerConfig {
   snapshotCount: number;
   /** Entries kept below a raft snapshot so a briefly lagging member catches up from the log (etcd's SnapshotCatchUpEntries). */
   snapshotCatchUpEntries: number;
+  /** Refuse member changes that would leave no quorum of started and connected members. */
+  strictReconfigCheck: boolean;
   heartbeatMs: number;
   electionMs: number;
   quotaBackendBytes: number;
@@ -209,6 +211,7 @@ export function resolveServerConfig(cli: RawValues, env: RawValues): ResolvedCon
     initialClusterToken: text('initial-cluster-token'),
     snapshotCount: int('snapshot-count', 1),
     snapshotCatchUpEntries: int('experimental-snapshot-catchup-entries', 1),
+    strictReconfigCheck: bool('strict-reconfig-check'),
     heartbeatMs,
     electionMs,
     quotaBackendBytes: quota === 0 ? DEFAULT_QUOTA_BYTES : quota,

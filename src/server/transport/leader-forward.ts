@@ -2,7 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { EtcdError, EtcdErrors, type EtcdErrorName } from '../../api/etcd-errors.js';
 import { formatId } from '../membership/ids.js';
-import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH } from './peer-headers.js';
+import type { ReconfigChange } from '../membership/strict-reconfig.js';
+import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, RECONFIG_CHECK_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 
 /** The status a peer answers a forwarded request with when it failed with an etcd error (named in the body). */
@@ -17,7 +18,8 @@ export interface LeaderLink {
 /**
  * Requests only the leader can answer, forwarded from a follower over the peer URL as etcd
  * forwards them: lease keep-alives (only the leader's lessor decides expiry) and learner
- * promotion (only the leader knows how far the learner has caught up). An etcd error the
+ * promotion (only the leader knows how far the learner has caught up), and the strict
+ * reconfig check (only the leader talks to every member). An etcd error the
  * leader raised comes back as itself; an unreachable leader is etcd's request timeout.
  */
 export async function renewOnLeader(leader: LeaderLink, id: bigint): Promise<number> {
@@ -26,6 +28,16 @@ export async function renewOnLeader(leader: LeaderLink, id: bigint): Promise<num
 
 export async function promoteOnLeader(leader: LeaderLink, id: bigint): Promise<void> {
   await postToLeader(leader, `${MEMBER_PROMOTE_PATH}/${id.toString()}`);
+}
+
+export async function checkReconfigOnLeader(leader: LeaderLink, change: ReconfigChange): Promise<void> {
+  await postToLeader(leader, `${RECONFIG_CHECK_PATH}/${reconfigCheckPath(change)}`);
+}
+
+/** The path after RECONFIG_CHECK_PATH naming `change`. */
+export function reconfigCheckPath(change: ReconfigChange): string {
+  if (change.kind === 'remove') return `remove/${change.id.toString()}`;
+  return change.isLearner ? 'add-learner' : 'add-voter';
 }
 
 function postToLeader(leader: LeaderLink, path: string): Promise<string> {

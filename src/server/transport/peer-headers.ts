@@ -5,6 +5,8 @@ export const RAFT_PATH = '/raft';
 export const MEMBERS_PATH = '/members';
 export const LEASE_RENEW_PATH = '/leases/renew';
 export const MEMBER_PROMOTE_PATH = '/members/promote';
+/** `/add-voter`, `/add-learner` or `/remove/<id>`: a follower asks the leader for the strict reconfig check. */
+export const RECONFIG_CHECK_PATH = '/members/reconfig-check';
 export const SNAPSHOT_PATH = '/raft/snapshot';
 /** The MsgSnap (base64 raftpb, metadata only) and the size of the backend that follows in the body. */
 export const SNAPSHOT_MESSAGE_HEADER = 'x-raft-snapshot-message';

@@ -40,6 +40,8 @@ interface PeerQueue {
   messages: Message[];
   sending: boolean;
   failures: number;
+  /** When the current run of delivered requests began. */
+  deliveringSince: number | undefined;
 }
 
 /**
@@ -69,7 +71,7 @@ export class PeerSender {
         continue;
       }
       let queue = this.queues.get(m.to);
-      if (!queue) this.queues.set(m.to, (queue = { messages: [], sending: false, failures: 0 }));
+      if (!queue) this.queues.set(m.to, (queue = { messages: [], sending: false, failures: 0, deliveringSince: undefined }));
       if (queue.messages.length >= MAX_QUEUED) {
         this.options.onUnreachable(m.to);
         continue;
@@ -77,6 +79,11 @@ export class PeerSender {
       queue.messages.push(m);
     }
     for (const [id, queue] of this.queues) if (!queue.sending && queue.messages.length > 0) this.flush(id, queue);
+  }
+
+  /** Since when messages to `id` have been delivered without a failure (etcd's ActiveSince); undefined when they are not. */
+  connectedSince(id: bigint): number | undefined {
+    return this.queues.get(id)?.deliveringSince;
   }
 
   stop(): void {
@@ -133,8 +140,10 @@ export class PeerSender {
     this.post(url, encodeMessages(batch)).then(
       () => {
         queue.failures = 0;
+        queue.deliveringSince ??= Date.now();
       },
       (err: unknown) => {
+        queue.deliveringSince = undefined;
         if (queue.failures++ === 0) this.options.logger.warn('cannot reach peer', { member: formatId(id), url, error: errorMessage(err) });
         this.options.onUnreachable(id);
       },

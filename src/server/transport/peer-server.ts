@@ -9,7 +9,8 @@ import { memberToJson } from '../membership/member-json.js';
 import { decodeMessages } from './message-codec.js';
 import { EtcdError } from '../../api/etcd-errors.js';
 import { ETCD_ERROR_STATUS } from './leader-forward.js';
-import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, SNAPSHOT_PATH } from './peer-headers.js';
+import type { ReconfigChange } from '../membership/strict-reconfig.js';
+import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import { snapshotMessageOf } from './snapshot-stream.js';
 
@@ -23,6 +24,8 @@ export interface PeerServerOptions {
   renewLease: (id: bigint) => Promise<number>;
   /** A learner promotion a follower forwarded. */
   promoteMember: (id: bigint) => Promise<void>;
+  /** The strict reconfig check a follower forwarded; throws etcd's error when the change is refused. */
+  checkReconfig: (change: ReconfigChange) => Promise<void>;
   tls: PeerTlsOptions | undefined;
   /** --peer-client-cert-auth: peers must present a certificate the trusted CA signed. */
   clientCertAuth: boolean;
@@ -172,5 +175,10 @@ function forwardedCall(path: string, options: PeerServerOptions): (() => Promise
   if (lease !== undefined) return async () => String(await options.renewLease(lease));
   const member = idAfter(MEMBER_PROMOTE_PATH);
   if (member !== undefined) return async () => (await options.promoteMember(member), '');
+  const removed = idAfter(`${RECONFIG_CHECK_PATH}/remove`);
+  const adding = ['add-voter', 'add-learner'].find((kind) => path === `${RECONFIG_CHECK_PATH}/${kind}`);
+  const change: ReconfigChange | undefined =
+    removed !== undefined ? { kind: 'remove', id: removed } : adding !== undefined ? { kind: 'add', isLearner: adding === 'add-learner' } : undefined;
+  if (change !== undefined) return async () => (await options.checkReconfig(change), '');
   return undefined;
 }

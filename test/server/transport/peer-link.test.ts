@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { MessageType, message, type Message } from '../../../src/raft/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { EtcdError } from '../../../src/api/etcd-errors.js';
-import { promoteOnLeader, renewOnLeader } from '../../../src/server/transport/leader-forward.js';
+import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader } from '../../../src/server/transport/leader-forward.js';
 import { fetchClusterMembers } from '../../../src/server/transport/fetch-members.js';
 import { PeerSender } from '../../../src/server/transport/peer-sender.js';
 import { listenPeer } from '../../../src/server/transport/peer-server.js';
@@ -41,6 +41,10 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     },
     promoteMember: async (id) => {
       if (id !== 5n) throw new EtcdError('learnerNotReady');
+    },
+    checkReconfig: async (change) => {
+      if (change.kind === 'add' && !change.isLearner) throw new EtcdError('memberNotEnoughStarted');
+      if (change.kind === 'remove' && change.id === 6n) throw new EtcdError('unhealthy');
     },
     tls: undefined,
     clientCertAuth: false,
@@ -99,7 +103,7 @@ test('a joining member reads the cluster ID and members from a running peer', as
   await assert.rejects(fetchClusterMembers(['http://127.0.0.1:1'], undefined), /Cannot join the cluster: no member in --initial-cluster answered/);
 });
 
-test("a follower's keep-alive and promotion run on the leader; its etcd errors come back; another cluster is refused", async (t) => {
+test("a follower's keep-alive, promotion and strict reconfig check run on the leader; its etcd errors come back; another cluster is refused", async (t) => {
   const { listener } = await link(t, 7n, 7n);
   const leader = { peerUrl: listener.url, clusterId: 7n, tls: undefined };
   assert.equal(await renewOnLeader(leader, 5n), 42);
@@ -107,6 +111,10 @@ test("a follower's keep-alive and promotion run on the leader; its etcd errors c
   await promoteOnLeader(leader, 5n);
   await assert.rejects(promoteOnLeader(leader, 6n), /can only promote a learner member which is in sync with leader/);
   await assert.rejects(renewOnLeader({ ...leader, clusterId: 8n }, 5n), /request timed out/);
+  await checkReconfigOnLeader(leader, { kind: 'add', isLearner: true });
+  await checkReconfigOnLeader(leader, { kind: 'remove', id: 5n });
+  await assert.rejects(checkReconfigOnLeader(leader, { kind: 'add', isLearner: false }), /re-configuration failed due to not enough started members/);
+  await assert.rejects(checkReconfigOnLeader(leader, { kind: 'remove', id: 6n }), /etcdserver: unhealthy cluster/);
 });
 
 test('a MsgSnap streams with a copy of the backend: the peer gets the metadata and the same bytes, and the send is reported done', async (t) => {
