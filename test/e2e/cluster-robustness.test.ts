@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
+import type { KeyValue } from '../../src/api/etcd-types.js';
 import { EtcdClient } from '../../src/client/client.js';
 import {
   HistoryRecorder,
@@ -39,6 +40,12 @@ const TOKEN = 'robustness';
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const bytes = (text: string): Buffer => Buffer.from(text);
 
+/** A writer's last read of a key: what its next CAS on the key compares with. */
+interface LastRead {
+  value: string | null;
+  modRevision: number;
+}
+
 /** Everything the clients saw, shared by the checks at the end. */
 class Observations {
   readonly recorder = new HistoryRecorder<KvInput, KvOutput>();
@@ -58,7 +65,7 @@ class Observations {
 
 /** One client doing puts, CAS txns and linearizable gets on the shared keys until `done()`. */
 async function runWriter(id: number, client: EtcdClient, random: () => number, seen: Observations, done: () => boolean): Promise<void> {
-  const lastRead = new Map<string, { value: string | null; modRevision: number }>();
+  const lastRead = new Map<string, LastRead>();
   for (let n = 0; !done(); n++) {
     const key = pick(random, KEYS);
     const roll = random();
@@ -96,10 +103,8 @@ async function runWriter(id: number, client: EtcdClient, random: () => number, s
           lastRead.set(key, { value, modRevision: revision });
         } else {
           const kv = res.responses[0]?.response_range?.kvs[0];
-          const current = kv ? kv.value.toString() : null;
-          op.ok({ kind: 'cas', succeeded: false, current });
-          if (kv) seen.observe(Number(kv.mod_revision), key, current!);
-          lastRead.set(key, { value: current, modRevision: kv ? Number(kv.mod_revision) : 0 });
+          op.ok({ kind: 'cas', succeeded: false, current: kv ? kv.value.toString() : null });
+          noteRead(key, kv, seen, lastRead);
         }
       } catch {
         op.unknown();
@@ -113,20 +118,24 @@ async function get(
   client: EtcdClient,
   key: string,
   seen: Observations,
-  lastRead: Map<string, { value: string | null; modRevision: number }>,
+  lastRead: Map<string, LastRead>,
 ): Promise<void> {
   const op = seen.recorder.invoke(id, { key, kind: 'get' });
   try {
     const res = await client.range({ key });
     const kv = res.kvs[0];
-    const value = kv ? kv.value.toString() : null;
-    op.ok({ kind: 'get', value });
-    if (kv) seen.observe(Number(kv.mod_revision), key, value!);
-    lastRead.set(key, { value, modRevision: kv ? Number(kv.mod_revision) : 0 });
+    op.ok({ kind: 'get', value: kv ? kv.value.toString() : null });
+    noteRead(key, kv, seen, lastRead);
   } catch {
     // A read that failed changed nothing.
     op.failed();
   }
+}
+
+/** What a read of `key` (absent when `kv` is undefined) taught: its write's revision, and what the next CAS compares with. */
+function noteRead(key: string, kv: KeyValue | undefined, seen: Observations, lastRead: Map<string, LastRead>): void {
+  if (kv) seen.observe(Number(kv.mod_revision), key, kv.value.toString());
+  lastRead.set(key, kv ? { value: kv.value.toString(), modRevision: Number(kv.mod_revision) } : { value: null, modRevision: 0 });
 }
 
 /** A prefix watch from `startRevision`; the client's stream resumes from last+1 after a reconnect. */
@@ -172,9 +181,11 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
     return c;
   };
   const rotated = (i: number): string[] => members.map((_, j) => members[(i + j) % members.length]!.clientUrl);
-  const direct = members.map((m, i) => client([m.clientUrl], 100 + i).atEndpoint(m.clientUrl));
-  clients.push(...direct);
+  const direct = members.map((m, i) => client([m.clientUrl], 100 + i));
+  const watchers: Array<ReturnType<typeof startWatcher>> = [];
   t.after(async () => {
+    // A watch stream outlives its client's close() (it keeps redialing), so close it first.
+    for (const w of watchers) w.close();
     for (const c of clients) c.close();
     await Promise.all(
       members.map(async (m) => {
@@ -250,57 +261,86 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
     }
   };
 
-  await healthy();
   const seen = new Observations();
-  const startRevision = Number((await direct[0]!.status()).header!.revision) + 1;
-  const watchers = members.map((_, i) => startWatcher(`watcher ${i + 1}`, client(rotated(i), 200 + i), startRevision, seen));
+  const problems: string[] = [];
   let stopping = false;
-  const writers = Array.from({ length: WRITERS }, (_, i) => runWriter(i + 1, client(rotated(i), 300 + i), seededRandom(seed + 1000 + i), seen, () => stopping));
+  try {
+    await healthy();
+    const startRevision = Number((await direct[0]!.status()).header!.revision) + 1;
+    watchers.push(...members.map((_, i) => startWatcher(`watcher ${i + 1}`, client(rotated(i), 200 + i), startRevision, seen)));
+    const writers = Array.from({ length: WRITERS }, (_, i) => runWriter(i + 1, client(rotated(i), 300 + i), seededRandom(seed + 1000 + i), seen, () => stopping));
 
-  const faultDeadline = Date.now() + faultMs;
-  while (Date.now() < faultDeadline) {
-    await injectFault();
-    await pause(300 + Math.floor(random() * 1000));
+    // Compacting behind every watcher exercises compaction under faults (applied and replayed
+    // by every member, so HashKV still agrees) without cancelling a watch that keeps up.
+    let compacted = 0;
+    const admin = client(rotated(0), 500);
+    const compactBehindWatchers = async (): Promise<void> => {
+      const revision = Math.min(...watchers.map((w) => w.lastRevision())) - 1;
+      if (revision <= compacted) return;
+      try {
+        await admin.compact(String(revision));
+        compacted = revision;
+        faults.push(`compacted at revision ${revision}`);
+      } catch {
+        // A member down or cut off: the next round tries again.
+      }
+    };
+    const faultDeadline = Date.now() + faultMs;
+    while (Date.now() < faultDeadline) {
+      await injectFault();
+      if (random() < 0.4) await compactBehindWatchers();
+      await pause(300 + Math.floor(random() * 1000));
+    }
+    stopping = true;
+    await Promise.all(writers);
+    network.heal();
+    await healthy();
+
+    // Reads after the dust settled belong to the history too: they must see the last writes.
+    const reader = client(rotated(0), 400);
+    for (const key of KEYS) await get(0, reader, key, seen, new Map());
+
+    let finalRevision = 0;
+    await eventually(async () => {
+      const revisions = await Promise.all(direct.map((c) => c.status({ timeoutMs: 1000 }).then((s) => Number(s.header!.revision)).catch(() => -1)));
+      finalRevision = revisions[0]!;
+      return revisions.every((r) => r === finalRevision && r > 0);
+    }, 'every member to reach the same revision', 60_000);
+    const hashes = await Promise.all(direct.map((c) => c.hashKV(String(finalRevision))));
+    if (hashes.some((h) => h.hash !== hashes[0]!.hash)) {
+      problems.push(`HashKV at revision ${finalRevision} differs: ${members.map((m, i) => `${m.name}=${hashes[i]!.hash}`).join(', ')}`);
+    }
+
+    await eventually(() => watchers.every((w) => w.lastRevision() >= finalRevision), `every watch to deliver revision ${finalRevision}`, 60_000).catch(
+      (err: Error) => problems.push(`${err.message}: at ${watchers.map((w) => w.lastRevision()).join(', ')}`),
+    );
+    const finalValues = new Map<string, string | null>();
+    for (const key of KEYS) {
+      const kv = (await direct[0]!.range({ key, revision: String(finalRevision) })).kvs[0];
+      finalValues.set(key, kv ? kv.value.toString() : null);
+    }
+    problems.push(...checkWatchDelivery(watchers, finalRevision, seen.committed, finalValues));
+
+    const checkStarted = Date.now();
+    const ops = seen.recorder.operations();
+    const model = kvModel((revision) => seen.committed.get(revision)?.value);
+    const results = checkPerKey(model, ops, (input) => input.key, { maxSteps: 5_000_000 });
+    problems.push(...results.filter((r) => r.result.ok !== true).map((r) => `key ${r.key} (${r.operations} operations): ${'explanation' in r.result ? r.result.explanation : ''}`));
+    const unknown = ops.filter((op) => op.output === undefined).length;
+    t.diagnostic(
+      `seed ${seed}: ${ops.length} operations (${unknown} with unknown outcome), final revision ${finalRevision}, ` +
+        `${faults.length} scheduled events, check ${Date.now() - checkStarted} ms, total ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+
+    // Partitions are only real if the proxies knew who dialed every peer connection.
+    for (const c of network.connections()) if (c.from === undefined) problems.push(`a peer connection to ${c.to} came from a process the proxy could not tell`);
+  } catch (err) {
+    stopping = true;
+    problems.push(`the run stopped early: ${(err as Error).message.split('\n')[0]}`);
   }
-  stopping = true;
-  await Promise.all(writers);
-  network.heal();
-  await healthy();
-
-  // Reads after the dust settled belong to the history too: they must see the last writes.
-  const reader = client(rotated(0), 400);
-  for (const key of KEYS) await get(0, reader, key, seen, new Map());
-
-  let finalRevision = 0;
-  await eventually(async () => {
-    const revisions = await Promise.all(direct.map((c) => c.status({ timeoutMs: 1000 }).then((s) => Number(s.header!.revision)).catch(() => -1)));
-    finalRevision = revisions[0]!;
-    return revisions.every((r) => r === finalRevision && r > 0);
-  }, 'every member to reach the same revision', 60_000);
-  const hashes = await Promise.all(direct.map((c) => c.hashKV(String(finalRevision))));
-  const hashProblems = hashes.some((h) => h.hash !== hashes[0]!.hash)
-    ? [`HashKV at revision ${finalRevision} differs: ${members.map((m, i) => `${m.name}=${hashes[i]!.hash}`).join(', ')}`]
-    : [];
-
-  await eventually(() => watchers.every((w) => w.lastRevision() >= finalRevision), `every watch to deliver revision ${finalRevision}`, 60_000).catch(
-    (err: Error) => seen.problems.push(`${err.message}: at ${watchers.map((w) => w.lastRevision()).join(', ')}`),
-  );
-  for (const w of watchers) w.close();
-  const watchProblems = checkWatchDelivery(watchers, finalRevision, seen.committed);
-
-  const checkStarted = Date.now();
-  const ops = seen.recorder.operations();
-  const model = kvModel((revision) => seen.committed.get(revision)?.value);
-  const results = checkPerKey(model, ops, (input) => input.key, { maxSteps: 5_000_000 });
-  const linearizability = results.filter((r) => r.result.ok !== true).map((r) => `key ${r.key} (${r.operations} operations): ${'explanation' in r.result ? r.result.explanation : ''}`);
-  const unknown = ops.filter((op) => op.output === undefined).length;
-  t.diagnostic(
-    `seed ${seed}: ${ops.length} operations (${unknown} with unknown outcome), final revision ${finalRevision}, ` +
-      `${faults.length} faults, check ${Date.now() - checkStarted} ms, total ${((Date.now() - started) / 1000).toFixed(1)} s`,
-  );
   for (const fault of faults) t.diagnostic(fault);
-
-  const problems = [...seen.problems, ...hashProblems, ...watchProblems, ...linearizability];
+  problems.unshift(...seen.problems);
+  const ops = seen.recorder.operations();
   if (problems.length > 0) {
     const kept = mkdtempSync(join(tmpdir(), 'strata-robustness-failure-'));
     for (const m of members) writeFileSync(join(kept, `${m.name}.log`), earlierLogs.get(m.name)! + (m.running?.stderr ?? ''));

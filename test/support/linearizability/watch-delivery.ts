@@ -18,12 +18,14 @@ export interface WatchLog {
  * key (each write is a put of one key under the prefix): every log holds each revision from
  * its start to `lastRevision` exactly once, in order (ordered, gap-free, duplicate-free),
  * with the same event as every other log and as the write a client saw committed at that
- * revision. Returns the problems found, each one line.
+ * revision; and, for each key of `finalValues` (a Range at `lastRevision`), the last event a
+ * log holds for it carries that value. Returns the problems found, each one line.
  */
 export function checkWatchDelivery(
   logs: readonly WatchLog[],
   lastRevision: number,
   committed: ReadonlyMap<number, { key: string; value: string }>,
+  finalValues: ReadonlyMap<string, string | null> = new Map(),
 ): string[] {
   const problems: string[] = [];
   const agreed = new Map<number, { event: DeliveredEvent; by: string }>();
@@ -45,6 +47,10 @@ export function checkWatchDelivery(
       else if (other.event.key !== event.key || other.event.value !== event.value) {
         problems.push(`${log.name}: revision ${event.revision} is ${event.key}=${event.value}, ${other.by} got ${other.event.key}=${other.event.value}`);
       }
+    }
+    const latest = new Map(log.events.map((e) => [e.key, e.value]));
+    for (const [key, value] of finalValues) {
+      if (latest.has(key) && latest.get(key) !== value) problems.push(`${log.name}: the last event of ${key} is ${latest.get(key)}, a Range at ${lastRevision} reads ${value}`);
     }
     if (expected <= lastRevision) problems.push(`${log.name}: revisions ${expected}..${lastRevision} never delivered (stopped early)`);
     if (expected > lastRevision + 1) problems.push(`${log.name}: delivered up to ${expected - 1}, past the last revision ${lastRevision}`);
