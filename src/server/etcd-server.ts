@@ -75,6 +75,7 @@ import {
   swapInReceivedBackend,
 } from './replication/received-backend.js';
 import { listenPeer, type PeerListener } from './transport/peer-server.js';
+import { MEMBER_REMOVED_MESSAGE } from './transport/peer-headers.js';
 import { peerTlsOptions, type PeerTlsOptions } from './transport/peer-tls.js';
 import { Wal } from './wal/index.js';
 
@@ -84,6 +85,8 @@ export const ETCD_API_VERSION = '3.4.0';
 const LEASE_CHECK_INTERVAL_MS = 500;
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 const PUBLISH_RETRY_MS = 2000;
+/** How long a member that applied its own removal keeps raft running (etcd's stop delay). */
+const REMOVED_GRACE_MS = 1000;
 /** etcd's HealthInterval: a peer counts as connected for the strict reconfig check after this long. */
 const RECONFIG_HEALTH_INTERVAL_MS = 5000;
 
@@ -125,6 +128,12 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   /** The last log index applied, counting entries that carry no request (a new term's empty entry). */
   private appliedIndex = 0;
   private stopped = false;
+  private removed = false;
+  private terminate!: (reason: StrataError) => void;
+  /** Resolves when the member stops taking part by itself: it was removed from the cluster (etcd exits then). */
+  readonly terminated = new Promise<StrataError>((resolve) => {
+    this.terminate = resolve;
+  });
   private readonly metrics = new MetricsRegistry();
   private readonly proposalsCommitted = this.metrics.counter('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.');
   private readonly proposalsApplied = this.metrics.counter('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.');
@@ -262,6 +271,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
       peerUrls: (id) => this.memberCache.find((m) => m.id === id)?.peerUrls,
       tls: this.peerTls,
       onUnreachable: (id) => this.loop.reportUnreachable(id),
+      onRemoved: () => this.onRemoved('a peer answered that this member was removed'),
       copyBackend: (to) => this.copyBackend(to),
       onSnapshotSent: (id, ok) => {
         if (ok) this.snapshotsSent.inc();
@@ -277,6 +287,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
             for (const m of messages) this.loop.step(m);
           },
           onSnapshot: (message, dbSize, body) => this.receiveSnapshot(message, dbSize, body),
+          isRemoved: (id) => this.applier.members.isRemoved(id),
           members: () => this.memberCache,
           renewLease: (id) => this.leaseRenew(id),
           promoteMember: (id) => this.memberPromote(id),
@@ -492,13 +503,32 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     this.memberCache = this.applier.members.list();
     if (cc.kind !== 'v1') return;
     this.confWaiters.trigger(cc.id, undefined);
-    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId) {
-      // As etcd: a removed member stops taking part; its data dir cannot rejoin under this ID.
-      this.logger.warn('this member was removed from the cluster; it stops taking writes', { 'member-id': formatId(this.memberId) });
-      this.fatal = new EtcdError('stopped');
-      this.failWaiters(this.fatal);
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId) this.onRemoved('applied its own removal', REMOVED_GRACE_MS);
+  }
+
+  /**
+   * As etcd: a removed member stops taking part, and its data dir can never rejoin under this
+   * ID. After applying its own removal it keeps raft running for `graceMs` (etcd's
+   * stopWithDelay): a removed leader must still tell the others that the removal is committed,
+   * or they could not elect a new leader without it.
+   */
+  private onRemoved(how: string, graceMs = 0): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.logger.error(MEMBER_REMOVED_MESSAGE, { 'member-id': formatId(this.memberId), how });
+    this.fatal = new EtcdError('stopped');
+    this.failWaiters(this.fatal);
+    const stop = (): void => {
       void this.loop.stop();
-    }
+      this.terminate(
+        new StrataError(
+          'STRATA_MEMBER_REMOVED',
+          `Member ${formatId(this.memberId)} stopped: ${MEMBER_REMOVED_MESSAGE}; remove its data dir before adding it to a cluster again`,
+        ),
+      );
+    };
+    if (graceMs === 0) stop();
+    else this.timers.push(setTimeout(stop, graceMs));
   }
 
   private applyMemberAttributes(entry: Entry): void {

@@ -77,3 +77,50 @@ test('a killed follower restarts and catches up; keep-alive through a follower r
   const serializable = await etcdctl(follower, 'get', '/minority', '--consistency=s');
   assert.equal(serializable.code, 0, 'a serializable read is served from the local state');
 });
+
+test('a removed member exits: one restarted after its removal is answered "removed" by its peers, a removed leader once the others know', { skip: missingBinary('etcdctl'), timeout: 120_000 }, async (t) => {
+  const root = tempDir('strata-cluster-removed', t);
+  const members = await startStrataCluster(['r1', 'r2', 'r3'], root.path, 'cluster-removed');
+  const cluster = initialCluster(members);
+  t.after(() => stopCluster(members));
+  const removedMessage = 'the member has been permanently removed from the cluster';
+  const writable = (m: ClusterMember): Promise<void> => eventually(async () => (await etcdctl(m, 'put', '/writable', 'yes')).code === 0, 'a leader', 20_000);
+  const list = await etcdctl(members[0]!, 'member', 'list');
+  assert.equal(list.code, 0, list.stderr);
+  const ids = new Map(list.stdout.trim().split('\n').map((row) => [row.split(', ')[2]!, row.split(', ')[0]!]));
+
+  // Stopped, removed, then started again on its old data dir.
+  const gone = members[2]!;
+  await gone.running!.stop('SIGTERM');
+  gone.running = undefined;
+  await writable(members[0]!);
+  const removeGone = await etcdctl(members[0]!, 'member', 'remove', ids.get(gone.name)!);
+  assert.equal(removeGone.code, 0, removeGone.stderr);
+  const restarted = await startMember(gone, { root: root.path, cluster, state: 'new', token: 'cluster-removed' }).then(
+    async (m) => {
+      gone.running = m.running;
+      return m.running!.exited;
+    },
+    (err: Error) => ({ code: 1, stderr: err.message }),
+  );
+  assert.notEqual(restarted.code, 0);
+  assert.ok(restarted.stderr.includes(removedMessage), restarted.stderr);
+
+  // The leader removed while running: it stops by itself once the others know, and the process exits.
+  const status = await etcdctl(members[0]!, 'endpoint', 'status', '-w', 'json');
+  const leaderId = BigInt(/"leader":(\d+)/.exec(status.stdout)![1]!);
+  const other = members.find((m) => m !== gone && BigInt(`0x${ids.get(m.name)!}`) === leaderId)!;
+  const kept = members.find((m) => m !== gone && m !== other)!;
+  // A leader elected just now has not been connected long enough for the strict reconfig check.
+  await eventually(async () => {
+    const removeOther = await etcdctl(kept, 'member', 'remove', ids.get(other.name)!);
+    assert.ok(removeOther.code === 0 || removeOther.stderr.includes('etcdserver: unhealthy cluster'), removeOther.stderr);
+    return removeOther.code === 0;
+  }, `${other.name} to be removed`, 20_000);
+  const exited = await other.running!.exited;
+  assert.notEqual(exited.code, 0);
+  assert.ok(exited.stderr.includes(removedMessage), exited.stderr);
+  other.running = undefined;
+  const put = await etcdctl(kept, 'put', '/alone', 'yes');
+  assert.equal(put.code, 0, put.stderr);
+});

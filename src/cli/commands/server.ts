@@ -40,14 +40,17 @@ export function registerServerCommand(program: Command): void {
       const logger = createLogger(process.stderr, config.logLevel);
       for (const note of notes) logger.info(note);
       const { server } = await EtcdServer.start(config, logger);
-      await new Promise<void>((resolve) => {
+      // A member removed from the cluster stops by itself and exits with why, as etcd does.
+      const removed = await new Promise<Error | undefined>((resolve) => {
         const shutdown = (signal: string): void => {
           logger.info('received signal; shutting down', { signal });
-          server.stop().then(resolve, resolve);
+          server.stop().then(() => resolve(undefined), () => resolve(undefined));
         };
         process.once('SIGINT', () => shutdown('SIGINT'));
         process.once('SIGTERM', () => shutdown('SIGTERM'));
+        void server.terminated.then((reason) => server.stop().then(() => resolve(reason), () => resolve(reason)));
       });
+      if (removed) throw removed;
     }),
   );
 }

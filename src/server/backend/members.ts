@@ -22,6 +22,8 @@ export class MemberStore {
   private readonly listStmt: Database.Statement<[], MemberRow>;
   private readonly putStmt: Database.Statement<[bigint, string, string, string, number]>;
   private readonly removeStmt: Database.Statement<[bigint]>;
+  private readonly markRemovedStmt: Database.Statement<[string]>;
+  private readonly removedStmt: Database.Statement<[string], { found: number }>;
 
   constructor(db: Database.Database) {
     this.listStmt = db.prepare<[], MemberRow>('SELECT id, name, peer_urls, client_urls, is_learner FROM member').safeIntegers(true);
@@ -31,6 +33,9 @@ export class MemberStore {
          client_urls = excluded.client_urls, is_learner = excluded.is_learner`,
     );
     this.removeStmt = db.prepare('DELETE FROM member WHERE id = ?');
+    // etcd's members_removed bucket, kept as meta rows so the schema stays as it is.
+    this.markRemovedStmt = db.prepare("INSERT INTO meta (name, value) VALUES (?, '1') ON CONFLICT (name) DO NOTHING");
+    this.removedStmt = db.prepare<[string], { found: number }>('SELECT 1 AS found FROM meta WHERE name = ?');
   }
 
   /** Members ordered by ID (unsigned), as etcd lists them. */
@@ -57,8 +62,17 @@ export class MemberStore {
     );
   }
 
-  /** True when the member existed. */
+  /** True when the member existed. The ID stays known as removed: it may never take part again. */
   remove(id: bigint): boolean {
+    this.markRemovedStmt.run(removedKey(id));
     return this.removeStmt.run(BigInt.asIntN(64, id)).changes > 0;
   }
+
+  isRemoved(id: bigint): boolean {
+    return this.removedStmt.get(removedKey(id)) !== undefined;
+  }
+}
+
+function removedKey(id: bigint): string {
+  return `removed_member/${id.toString()}`;
 }

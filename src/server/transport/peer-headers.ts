@@ -7,6 +7,9 @@ export const LEASE_RENEW_PATH = '/leases/renew';
 export const MEMBER_PROMOTE_PATH = '/members/promote';
 /** `/add-voter`, `/add-learner` or `/remove/<id>`: a follower asks the leader for the strict reconfig check. */
 export const RECONFIG_CHECK_PATH = '/members/reconfig-check';
+/** etcd answers a removed member's traffic with 410 Gone and this text. */
+export const REMOVED_STATUS = 410;
+export const MEMBER_REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
 export const SNAPSHOT_PATH = '/raft/snapshot';
 /** The MsgSnap (base64 raftpb, metadata only) and the size of the backend that follows in the body. */
 export const SNAPSHOT_MESSAGE_HEADER = 'x-raft-snapshot-message';

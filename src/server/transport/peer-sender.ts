@@ -5,7 +5,7 @@ import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatId } from '../membership/ids.js';
 import { encodeMessages } from './message-codec.js';
-import { CLUSTER_ID_HEADER, FROM_HEADER, RAFT_PATH } from './peer-headers.js';
+import { CLUSTER_ID_HEADER, FROM_HEADER, RAFT_PATH, REMOVED_STATUS } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import { postSnapshot } from './snapshot-stream.js';
 
@@ -29,6 +29,8 @@ export interface PeerSenderOptions {
   peerUrls: (id: bigint) => readonly string[] | undefined;
   tls: PeerTlsOptions | undefined;
   onUnreachable: (id: bigint) => void;
+  /** A peer answered that this member was removed from the cluster. */
+  onRemoved: () => void;
   /** A copy of the backend to send with a MsgSnap to `to` (at an applied index at or past the snapshot's). */
   copyBackend: (to: bigint) => Promise<BackendCopy>;
   /** The outcome of a MsgSnap's transfer, for raft's reportSnapshot. */
@@ -175,7 +177,10 @@ export class PeerSender {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             if (res.statusCode === 204) resolve();
-            else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').trim()}`));
+            else if (res.statusCode === REMOVED_STATUS) {
+              this.options.onRemoved();
+              reject(new Error('this member was removed from the cluster'));
+            } else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').trim()}`));
           });
           res.on('error', reject);
         },

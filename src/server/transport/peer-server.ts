@@ -10,13 +10,15 @@ import { decodeMessages } from './message-codec.js';
 import { EtcdError } from '../../api/etcd-errors.js';
 import { ETCD_ERROR_STATUS } from './leader-forward.js';
 import type { ReconfigChange } from '../membership/strict-reconfig.js';
-import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
+import { CLUSTER_ID_HEADER, FROM_HEADER, LEASE_RENEW_PATH, MEMBER_REMOVED_MESSAGE, REMOVED_STATUS, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import { snapshotMessageOf } from './snapshot-stream.js';
 
 export interface PeerServerOptions {
   clusterId: () => bigint;
   onMessages: (messages: Message[]) => void;
+  /** Whether a member ID was removed from the cluster: its raft traffic is answered 410 Gone, as etcd does. */
+  isRemoved: (id: bigint) => boolean;
   /** A MsgSnap with its backend streaming in `body` (`dbSize` bytes, then its SHA-256); resolves once stored and stepped. */
   onSnapshot: (message: Message, dbSize: number, body: AsyncIterable<Buffer>) => Promise<void>;
   members: () => StoredMember[];
@@ -94,6 +96,12 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
   if (theirs !== ours) {
     options.logger.warn('refused a peer request from another cluster', { 'remote-cluster-id': theirs, 'local-cluster-id': ours });
     res.writeHead(412).end(`cluster ID mismatch: this member is in cluster ${ours}, the sender in ${String(theirs)}\n`);
+    return;
+  }
+  const from = req.headers[FROM_HEADER];
+  if (typeof from === 'string' && /^[0-9a-f]{1,16}$/.test(from) && options.isRemoved(BigInt(`0x${from}`))) {
+    req.resume();
+    res.writeHead(REMOVED_STATUS).end(`${MEMBER_REMOVED_MESSAGE}\n`);
     return;
   }
   if (forwarded !== undefined) {

@@ -15,13 +15,14 @@ import { tempDir } from '../../support/index.js';
 
 const member = { id: 0xa1n, name: 'a', peerUrls: ['http://127.0.0.1:1'], clientUrls: ['http://127.0.0.1:2'], isLearner: false };
 
-async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigint, senderCluster: bigint) {
+async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigint, senderCluster: bigint, removed: readonly bigint[] = []) {
   const dir = tempDir('peer-link', t).path;
   const received: Message[] = [];
   const unreachable: bigint[] = [];
   const snapshotsSent: Array<{ id: bigint; ok: boolean }> = [];
   const backend = join(dir, 'backend');
   const copies: string[] = [];
+  let removedReports = 0;
   let wake = (): void => undefined;
   const changed = (): Promise<void> => new Promise((resolve) => (wake = resolve));
   const listener = await listenPeer(new URL('http://127.0.0.1:0'), {
@@ -30,6 +31,7 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
       received.push(...messages);
       wake();
     },
+    isRemoved: (id) => removed.includes(id),
     onSnapshot: async (m, dbSize, body) => {
       await receiveSnapshotBody(body, dbSize, join(dir, 'received'));
       received.push(m);
@@ -60,6 +62,10 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
       unreachable.push(id);
       wake();
     },
+    onRemoved: () => {
+      removedReports++;
+      wake();
+    },
     copyBackend: async () => {
       const path = join(dir, `copy-${copies.length}`);
       writeFileSync(path, readFileSync(backend));
@@ -76,7 +82,7 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     sender.stop();
     await listener.close();
   });
-  return { listener, sender, received, unreachable, changed, snapshotsSent, backend, dir };
+  return { listener, sender, received, unreachable, changed, snapshotsSent, backend, dir, removedReports: () => removedReports };
 }
 
 test('messages sent to a peer one at a time all arrive, in order', async (t) => {
@@ -137,5 +143,12 @@ test('a snapshot to a member of another cluster fails and is reported failed', a
   sender.send([message({ type: MessageType.MsgSnap, to: 1n, from: 2n, term: 3, snapshot: { metadata: { index: 5, term: 2, confState }, data: new Uint8Array(0) } })]);
   while (snapshotsSent.length === 0) await changed();
   assert.deepEqual(snapshotsSent, [{ id: 1n, ok: false }]);
+  assert.equal(received.length, 0);
+});
+
+test('a removed member is answered 410 Gone and learns that it was removed', async (t) => {
+  const { sender, received, changed, removedReports } = await link(t, 7n, 7n, [2n]);
+  sender.send([message({ type: MessageType.MsgHeartbeat, to: 1n, from: 2n, term: 1 })]);
+  while (removedReports() === 0) await changed();
   assert.equal(received.length, 0);
 });
