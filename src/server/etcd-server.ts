@@ -60,6 +60,7 @@ import { RaftLoop } from './replication/raft-loop.js';
 import { RequestIdGenerator } from './replication/request-id.js';
 import { Waiters } from './replication/waiters.js';
 import { DISK_CHECK_INTERVAL_MS, DiskSpaceGuard } from './quota/disk-space.js';
+import { diskFullError } from './quota/disk-full.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
 import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
@@ -545,6 +546,9 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     this.fatal = err;
     this.logger.error('the raft loop stopped; no more writes are accepted', { error: errorMessage(err) });
     this.failWaiters(new EtcdError('stopped'));
+    // As etcd, a member whose disk is full stops (and the process exits with why) instead of lingering.
+    const full = diskFullError(err, this.config.dataDir);
+    if (full) this.terminate(full);
   }
 
   /** After --snapshot-count entries: make the backend durable and drop the WAL before it. */

@@ -67,6 +67,19 @@ async function assertNoSpaceRefusal(write: Promise<unknown>): Promise<void> {
   assert.equal(err.message, NOSPACE);
 }
 
+/** `promise`, or a failure naming `what` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function etcdctl(endpoint: string, ...args: string[]): Promise<string> {
   const res = await runEtcdctl(['--endpoints', endpoint, ...args]);
   assert.equal(res.code, 0, `etcdctl ${args.join(' ')}: ${res.stderr}`);
@@ -122,7 +135,7 @@ test('one member on a nearly full disk: NOSPACE alarm, writes refused, reads ser
   }
 });
 
-test('one member whose disk fills completely: the write that meets ENOSPC fails, and after space is freed a restart has every acknowledged write', async (t) => {
+test('one member whose disk fills completely: the write that meets ENOSPC fails, the member exits with one line naming the data dir; after space is freed a restart has every acknowledged write', async (t) => {
   const seed = Number(process.env['STRATA_TEST_SEED'] ?? Date.now() % 1_000_000);
   const random = seededRandom(seed);
   const failure = `(seed ${seed}; rerun with STRATA_TEST_SEED=${seed})`;
@@ -150,12 +163,14 @@ test('one member whose disk fills completely: the write that meets ENOSPC fails,
       }
     }
     assert.ok(uncertain !== undefined, `some delete meets the full disk ${failure}`);
-    assert.match(server.running.stderr, /no space left on device|disk is full/, 'the log names the full disk');
-    // The member takes no further writes until it is restarted.
-    assert.ok((await refusal(client.put({ key: '/enospc/late', value: 'x' }))) !== undefined);
+    // The member stops by itself, as etcd does, with one line that names the data dir and the fix.
+    const exit = await within(server.running.exited, 30_000, 'the member to exit');
+    assert.equal(exit.code, 1, exit.stderr);
+    const errors = exit.stderr.split('\n').filter((line) => line.startsWith('Error:'));
+    assert.equal(errors.length, 1, exit.stderr);
+    assert.match(errors[0]!, /^Error: Cannot write to data dir '[^']+': its disk is full \((ENOSPC|SQLITE_FULL)\); free space there and start the server again/);
 
     client.close();
-    await server.stop();
     rmSync(filler);
     server = await startStrataServer({ dataDir: join(disk, 'data') });
     client = new EtcdClient({ endpoints: [server.clientUrl], requestTimeoutMs: 10_000, retry: { maxRounds: 1 } });
