@@ -44,5 +44,6 @@ export { HistoryRecorder, type Operation, type PendingOperation } from './linear
 export { kvModel, type KvCompare, type KvInput, type KvOutput } from './linearizability/kv-model.js';
 export type { CheckResult, Model } from './linearizability/model.js';
 export { checkPerKey, type KeyedResult } from './linearizability/per-key.js';
+export { settleUnknownWrites } from './linearizability/settle-writes.js';
 export { checkOperations } from './linearizability/wing-gong.js';
 export { checkWatchDelivery, type DeliveredEvent, type WatchLog } from './linearizability/watch-delivery.js';

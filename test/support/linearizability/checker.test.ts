@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../random.js';
 import { bruteForceLinearizable } from './brute-force.js';
-import { HistoryRecorder, type Operation } from './history.js';
+import { HistoryRecorder, renumber, type Operation } from './history.js';
 import { kvModel, type KvInput, type KvOutput } from './kv-model.js';
 import { checkPerKey } from './per-key.js';
 import { corruptKvHistory, linearizableKvHistory, type RandomHistory } from './random-history.js';
+import { settleUnknownWrites } from './settle-writes.js';
 import { checkOperations } from './wing-gong.js';
 
 const baseSeed = Number(process.env['STRATA_TEST_SEED'] ?? Date.now() % 1_000_000);
@@ -86,4 +87,24 @@ test('checkPerKey checks each key alone and names the key that fails', () => {
   recorder.invoke(2, { key: 'b', kind: 'get' }).ok({ kind: 'get', value: null });
   const results = checkPerKey(kvModel(() => undefined), recorder.operations(), (input) => input.key);
   assert.deepEqual(results.map((r) => [r.key, r.operations, r.result.ok]), [['a', 2, true], ['b', 2, false]]);
+});
+
+test('unknown writes settle by the write log: one whose value was written took effect, one whose value never was did not', () => {
+  const recorder = new HistoryRecorder<KvInput, KvOutput>();
+  const lost = recorder.invoke(1, { key: 'k', kind: 'put', value: 'lost' });
+  const landed = recorder.invoke(2, { key: 'k', kind: 'cas', compare: { value: null }, value: 'landed' });
+  lost.unknown();
+  landed.unknown();
+  recorder.invoke(3, { key: 'k', kind: 'get' }).ok({ kind: 'get', value: 'landed' });
+  const settled = settleUnknownWrites(recorder.operations(), (value) => value === 'landed');
+  assert.deepEqual(
+    settled.map((op) => [op.input.kind, op.output]),
+    [['cas', { kind: 'cas', succeeded: true }], ['get', { kind: 'get', value: 'landed' }]],
+  );
+  assert.equal(checkOperations(kvModel(() => undefined), renumber(settled)).ok, true);
+  const readLost = new HistoryRecorder<KvInput, KvOutput>();
+  readLost.invoke(1, { key: 'k', kind: 'put', value: 'lost' }).unknown();
+  readLost.invoke(2, { key: 'k', kind: 'get' }).ok({ kind: 'get', value: 'lost' });
+  const unsettled = checkOperations(kvModel(() => undefined), renumber(settleUnknownWrites(readLost.operations(), () => false)));
+  assert.equal(unsettled.ok, false, 'a read of a value the write log never had is caught');
 });
