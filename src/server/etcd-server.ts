@@ -63,7 +63,7 @@ import { DISK_CHECK_INTERVAL_MS, DiskSpaceGuard } from './quota/disk-space.js';
 import { diskFullError } from './quota/disk-full.js';
 import type { StoredMember } from './backend/members.js';
 import { fetchClusterMembers } from './transport/fetch-members.js';
-import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader, type LeaderLink } from './transport/leader-forward.js';
+import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader, timeToLiveOnLeader, type LeaderLink } from './transport/leader-forward.js';
 import { checkReconfig, type ReconfigChange } from './membership/strict-reconfig.js';
 import { PeerSender, type BackendCopy } from './transport/peer-sender.js';
 import { receiveSnapshotBody } from './transport/snapshot-stream.js';
@@ -291,6 +291,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
           isRemoved: (id) => this.applier.members.isRemoved(id),
           members: () => this.memberCache,
           renewLease: (id) => this.leaseRenew(id),
+          leaseTimeToLive: (id) => this.leaseTimeToLive(id, false),
           promoteMember: (id) => this.memberPromote(id),
           checkReconfig: async (change) => this.checkReconfig(change),
           tls: this.peerTls,
@@ -733,8 +734,11 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     return { peerUrl, clusterId: this.clusterId, tls: this.peerTls };
   }
 
-  leaseTimeToLive(id: bigint, keys: boolean) {
-    return this.applier.leaseTimeToLive(id, keys);
+  async leaseTimeToLive(id: bigint, keys: boolean) {
+    const local = this.applier.leaseTimeToLive(id, keys);
+    if (this.leader === this.memberId) return local;
+    // The keys are replicated state; the remaining TTL moves with keep-alives only the leader sees.
+    return { ...local, ...(await timeToLiveOnLeader(this.leaderLink(), id)) };
   }
 
   leaseList(): bigint[] {

@@ -45,6 +45,10 @@ test('a killed follower restarts and catches up; keep-alive through a follower r
   const keepAlive = await etcdctl(follower, 'lease', 'keep-alive', '--once', leaseId);
   assert.equal(keepAlive.code, 0, keepAlive.stderr);
   assert.match(keepAlive.stdout, new RegExp(`lease ${leaseId} keepalived with TTL\\(30\\)`));
+  // The follower answers time-to-live from the leader's lessor, which the keep-alives renew.
+  const ttl = await etcdctl(follower, 'lease', 'timetolive', leaseId);
+  assert.equal(ttl.code, 0, ttl.stderr);
+  assert.match(ttl.stdout, new RegExp(`lease ${leaseId} granted with TTL\\(30s\\), remaining\\((2[0-9]|30)s\\)`));
 
   // --strict-reconfig-check: with one of three down, adding a voter or removing a running one
   // would leave no quorum of connected members, so both are refused; the down one may go.

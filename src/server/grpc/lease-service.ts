@@ -18,9 +18,9 @@ export function leaseService(server: EtcdServerApi, logger: Logger): grpc.Untype
       const { revision } = await server.leaseRevoke(BigInt(req.ID));
       return { header: server.header(revision) };
     }),
-    LeaseTimeToLive: unary(logger, (req: IdRequest & { keys: boolean }) => {
+    LeaseTimeToLive: unary(logger, async (req: IdRequest & { keys: boolean }) => {
       try {
-        const ttl = server.leaseTimeToLive(BigInt(req.ID), req.keys);
+        const ttl = await server.leaseTimeToLive(BigInt(req.ID), req.keys);
         return { header: server.header(), ID: req.ID, TTL: String(ttl.ttl), grantedTTL: String(ttl.grantedTtl), keys: ttl.keys };
       } catch (err) {
         // etcd answers an unknown lease with TTL -1 rather than an error.

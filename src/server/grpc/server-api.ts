@@ -35,7 +35,8 @@ export interface EtcdServerApi {
   leaseRevoke(id: bigint): Promise<{ revision: number }>;
   /** Renews a lease; returns its TTL in seconds. */
   leaseRenew(id: bigint): Promise<number>;
-  leaseTimeToLive(id: bigint, keys: boolean): { ttl: number; grantedTtl: number; keys: Buffer[] };
+  /** Only the leader's lessor knows the remaining TTL (keep-alives renew there): a follower asks it. */
+  leaseTimeToLive(id: bigint, keys: boolean): Promise<{ ttl: number; grantedTtl: number; keys: Buffer[] }>;
   leaseList(): bigint[];
 
   watch(request: WatchSubscription, sink: WatchSink): WatchHandle;

@@ -3,7 +3,7 @@ import https from 'node:https';
 import { EtcdError, EtcdErrors, type EtcdErrorName } from '../../api/etcd-errors.js';
 import { formatId } from '../membership/ids.js';
 import type { ReconfigChange } from '../membership/strict-reconfig.js';
-import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, MEMBER_PROMOTE_PATH, RECONFIG_CHECK_PATH } from './peer-headers.js';
+import { CLUSTER_ID_HEADER, LEASE_RENEW_PATH, LEASE_TTL_PATH, MEMBER_PROMOTE_PATH, RECONFIG_CHECK_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 
 /** The status a peer answers a forwarded request with when it failed with an etcd error (named in the body). */
@@ -17,13 +17,19 @@ export interface LeaderLink {
 
 /**
  * Requests only the leader can answer, forwarded from a follower over the peer URL as etcd
- * forwards them: lease keep-alives (only the leader's lessor decides expiry) and learner
+ * forwards them: lease keep-alives and time-to-live (only the leader's lessor decides expiry), learner
  * promotion (only the leader knows how far the learner has caught up), and the strict
  * reconfig check (only the leader talks to every member). An etcd error the
  * leader raised comes back as itself; an unreachable leader is etcd's request timeout.
  */
 export async function renewOnLeader(leader: LeaderLink, id: bigint): Promise<number> {
   return Number(await postToLeader(leader, `${LEASE_RENEW_PATH}/${id.toString()}`));
+}
+
+/** The lease's remaining and granted TTL in seconds, as the leader's lessor has them. */
+export async function timeToLiveOnLeader(leader: LeaderLink, id: bigint): Promise<{ ttl: number; grantedTtl: number }> {
+  const [ttl, grantedTtl] = (await postToLeader(leader, `${LEASE_TTL_PATH}/${id.toString()}`)).split(' ').map(Number);
+  return { ttl: ttl ?? 0, grantedTtl: grantedTtl ?? 0 };
 }
 
 export async function promoteOnLeader(leader: LeaderLink, id: bigint): Promise<void> {

@@ -4,6 +4,7 @@ export const FROM_HEADER = 'x-server-from';
 export const RAFT_PATH = '/raft';
 export const MEMBERS_PATH = '/members';
 export const LEASE_RENEW_PATH = '/leases/renew';
+export const LEASE_TTL_PATH = '/leases/ttl';
 export const MEMBER_PROMOTE_PATH = '/members/promote';
 /** `/add-voter`, `/add-learner` or `/remove/<id>`: a follower asks the leader for the strict reconfig check. */
 export const RECONFIG_CHECK_PATH = '/members/reconfig-check';

@@ -10,7 +10,7 @@ import { decodeMessages } from './message-codec.js';
 import { EtcdError } from '../../api/etcd-errors.js';
 import { ETCD_ERROR_STATUS } from './leader-forward.js';
 import type { ReconfigChange } from '../membership/strict-reconfig.js';
-import { CLUSTER_ID_HEADER, FROM_HEADER, LEASE_RENEW_PATH, MEMBER_REMOVED_MESSAGE, REMOVED_STATUS, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
+import { CLUSTER_ID_HEADER, FROM_HEADER, LEASE_RENEW_PATH, LEASE_TTL_PATH, MEMBER_REMOVED_MESSAGE, REMOVED_STATUS, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import { snapshotMessageOf } from './snapshot-stream.js';
 
@@ -24,6 +24,8 @@ export interface PeerServerOptions {
   members: () => StoredMember[];
   /** A keep-alive a follower forwarded: renews on this member (the leader); returns the TTL in seconds. */
   renewLease: (id: bigint) => Promise<number>;
+  /** A time-to-live a follower forwarded: the remaining and granted TTL on this member (the leader). */
+  leaseTimeToLive: (id: bigint) => Promise<{ ttl: number; grantedTtl: number }>;
   /** A learner promotion a follower forwarded. */
   promoteMember: (id: bigint) => Promise<void>;
   /** The strict reconfig check a follower forwarded; throws etcd's error when the change is refused. */
@@ -181,6 +183,13 @@ function forwardedCall(path: string, options: PeerServerOptions): (() => Promise
   };
   const lease = idAfter(LEASE_RENEW_PATH);
   if (lease !== undefined) return async () => String(await options.renewLease(lease));
+  const ttlOf = idAfter(LEASE_TTL_PATH);
+  if (ttlOf !== undefined) {
+    return async () => {
+      const { ttl, grantedTtl } = await options.leaseTimeToLive(ttlOf);
+      return `${ttl} ${grantedTtl}`;
+    };
+  }
   const member = idAfter(MEMBER_PROMOTE_PATH);
   if (member !== undefined) return async () => (await options.promoteMember(member), '');
   const removed = idAfter(`${RECONFIG_CHECK_PATH}/remove`);

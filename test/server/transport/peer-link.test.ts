@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { MessageType, message, type Message } from '../../../src/raft/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { EtcdError } from '../../../src/api/etcd-errors.js';
-import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader } from '../../../src/server/transport/leader-forward.js';
+import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader, timeToLiveOnLeader } from '../../../src/server/transport/leader-forward.js';
 import { fetchClusterMembers } from '../../../src/server/transport/fetch-members.js';
 import { PeerSender } from '../../../src/server/transport/peer-sender.js';
 import { listenPeer } from '../../../src/server/transport/peer-server.js';
@@ -40,6 +40,10 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     renewLease: async (id) => {
       if (id !== 5n) throw new EtcdError('leaseNotFound');
       return 42;
+    },
+    leaseTimeToLive: async (id) => {
+      if (id !== 5n) throw new EtcdError('leaseNotFound');
+      return { ttl: 17, grantedTtl: 30 };
     },
     promoteMember: async (id) => {
       if (id !== 5n) throw new EtcdError('learnerNotReady');
@@ -109,11 +113,13 @@ test('a joining member reads the cluster ID and members from a running peer', as
   await assert.rejects(fetchClusterMembers(['http://127.0.0.1:1'], undefined), /Cannot join the cluster: no member in --initial-cluster answered/);
 });
 
-test("a follower's keep-alive, promotion and strict reconfig check run on the leader; its etcd errors come back; another cluster is refused", async (t) => {
+test("a follower's keep-alive, lease time-to-live, promotion and strict reconfig check run on the leader; its etcd errors come back; another cluster is refused", async (t) => {
   const { listener } = await link(t, 7n, 7n);
   const leader = { peerUrl: listener.url, clusterId: 7n, tls: undefined };
   assert.equal(await renewOnLeader(leader, 5n), 42);
   await assert.rejects(renewOnLeader(leader, 6n), /requested lease not found/);
+  assert.deepEqual(await timeToLiveOnLeader(leader, 5n), { ttl: 17, grantedTtl: 30 });
+  await assert.rejects(timeToLiveOnLeader(leader, 6n), /requested lease not found/);
   await promoteOnLeader(leader, 5n);
   await assert.rejects(promoteOnLeader(leader, 6n), /can only promote a learner member which is in sync with leader/);
   await assert.rejects(renewOnLeader({ ...leader, clusterId: 8n }, 5n), /request timed out/);
