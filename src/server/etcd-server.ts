@@ -130,6 +130,8 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private appliedIndex = 0;
   private stopped = false;
   private removed = false;
+  /** Numbers concurrent snapshot receptions, so each writes its own partial file. */
+  private snapshotsReceiving = 0;
   private terminate!: (reason: StrataError) => void;
   /** Resolves when the member stops taking part by itself: it was removed from the cluster (etcd exits then). */
   readonly terminated = new Promise<StrataError>((resolve) => {
@@ -580,13 +582,16 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     return dataDirPaths(this.config.dataDir).snap;
   }
 
-  /** A consistent copy of the backend, at the applied index now (at or past raft's snapshot), to stream to `to`. */
+  /** A consistent copy of the backend to stream to `to`, at the applied index now (at or past raft's snapshot). */
   private async copyBackend(to: bigint): Promise<BackendCopy> {
     const path = partialBackendPath(this.snapDir, `send-${formatId(to)}`);
     const release = (): Promise<void> => unlink(path).catch(() => undefined);
     await release();
+    // Nothing is applied between reading the position and the (synchronous) copy.
+    const index = this.appliedIndex;
+    const metadata = { index, term: this.storage.term(index), confState: confStateOf(this.memberCache) };
     this.applier.backend.copyTo(path);
-    return { path, release };
+    return { path, metadata, release };
   }
 
   /**
@@ -596,7 +601,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private async receiveSnapshot(m: Message, dbSize: number, body: AsyncIterable<Buffer>): Promise<void> {
     if (this.stopped || this.fatal !== undefined) throw new EtcdError('stopped');
     const index = m.snapshot?.metadata.index ?? 0;
-    const partial = partialBackendPath(this.snapDir, `${index.toString(16).padStart(16, '0')}.snap`);
+    const partial = partialBackendPath(this.snapDir, `${index.toString(16).padStart(16, '0')}.snap-${this.snapshotsReceiving++}`);
     await receiveSnapshotBody(body, dbSize, partial);
     await sealReceivedBackend(partial, this.snapDir, index, { memberId: this.memberId, clusterId: this.clusterId });
     this.snapshotsReceived.inc();

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { MessageType, type Message } from '../../raft/index.js';
+import { MessageType, type Message, type SnapshotMetadata } from '../../raft/index.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatId } from '../membership/ids.js';
@@ -16,9 +16,10 @@ const REQUEST_TIMEOUT_MS = 5000;
 /** A snapshot transfer that makes no progress for this long has failed (raft then retries it). */
 const SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
 
-/** A consistent copy of the backend to stream; release() removes it. */
+/** A consistent copy of the backend to stream, and the raft position it is at; release() removes it. */
 export interface BackendCopy {
   path: string;
+  metadata: SnapshotMetadata;
   release(): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ export interface PeerSenderOptions {
   onUnreachable: (id: bigint) => void;
   /** A peer answered that this member was removed from the cluster. */
   onRemoved: () => void;
-  /** A copy of the backend to send with a MsgSnap to `to` (at an applied index at or past the snapshot's). */
+  /** A copy of the backend to send with a MsgSnap to `to`, at an applied index at or past the snapshot's. */
   copyBackend: (to: bigint) => Promise<BackendCopy>;
   /** The outcome of a MsgSnap's transfer, for raft's reportSnapshot. */
   onSnapshotSent: (id: bigint, ok: boolean) => void;
@@ -105,9 +106,11 @@ export class PeerSender {
     (async () => {
       const copy = await this.options.copyBackend(m.to);
       try {
+        // As etcd's merged snapshot: the message names the position of the backend actually sent
+        // (with the configuration there), not the older one raft compacted its log to.
         await postSnapshot({
           url,
-          message: m,
+          message: { ...m, snapshot: { metadata: copy.metadata, data: m.snapshot?.data ?? new Uint8Array(0) } },
           dbPath: copy.path,
           clusterId: formatId(this.options.clusterId()),
           from: formatId(this.options.localId),
