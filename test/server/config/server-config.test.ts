@@ -11,6 +11,8 @@ test("no flags give etcd's defaults", () => {
   assert.deepEqual([...config.initialCluster], [['default', ['http://localhost:2380']]]);
   assert.equal(config.initialClusterToken, 'etcd-cluster');
   assert.equal(config.snapshotCount, 100000);
+  assert.equal(config.snapshotCatchUpEntries, 5000);
+  assert.equal(config.strictReconfigCheck, true);
   assert.equal(config.heartbeatMs, 100);
   assert.equal(config.electionMs, 1000);
   assert.equal(config.quotaBackendBytes, 2 * 1024 ** 3);
@@ -61,4 +63,11 @@ test('bad values are usage errors that name the flag', () => {
   for (const [flags, message] of cases) {
     assert.throws(() => resolveServerConfig(flags, {}), (err: unknown) => err instanceof UsageError && message.test(err.message), JSON.stringify(flags));
   }
+});
+
+test('--experimental-snapshot-catchup-entries and --strict-reconfig-check take etcd\'s forms', () => {
+  const { config } = resolveServerConfig({ 'experimental-snapshot-catchup-entries': '5', 'strict-reconfig-check': 'false' }, {});
+  assert.equal(config.snapshotCatchUpEntries, 5);
+  assert.equal(config.strictReconfigCheck, false);
+  assert.throws(() => resolveServerConfig({ 'experimental-snapshot-catchup-entries': '0' }, {}), /must be at least 1/);
 });
