@@ -47,6 +47,7 @@ export class PeerNetwork extends EventEmitter<PeerNetworkEvents> {
   private readonly cuts = new Map<string, LinkFault>();
   private readonly delays = new Map<string, number>();
   private readonly open = new Set<Connection>();
+  private closed = false;
 
   /** Starts the proxy for member `name` in front of its real peer port; resolves to the port to advertise. */
   async addMember(name: string, targetPort: number, host = '127.0.0.1'): Promise<number> {
@@ -99,6 +100,7 @@ export class PeerNetwork extends EventEmitter<PeerNetworkEvents> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.open) this.reset(c);
     await Promise.all([...this.servers.values()].map((s) => new Promise((resolve) => s.close(resolve))));
     this.servers.clear();
@@ -118,6 +120,10 @@ export class PeerNetwork extends EventEmitter<PeerNetworkEvents> {
     client.on('error', () => client.destroy());
     const from = await this.dialer(client).catch(() => undefined);
     if (client.destroyed) return;
+    if (this.closed) {
+      client.destroy();
+      return;
+    }
     if (this.faultOf(from, to) === 'drop') {
       this.emit('dropped', from, to);
       client.resetAndDestroy();
@@ -145,13 +151,13 @@ export class PeerNetwork extends EventEmitter<PeerNetworkEvents> {
   private pipe(source: Socket, sink: Socket, connection: Connection, reverse: boolean): void {
     const queue: Array<{ at: number; chunk: Buffer | null }> = [];
     let timer: NodeJS.Timeout | undefined;
+    const deliver = (chunk: Buffer | null): void => {
+      if (chunk === null) sink.end();
+      else sink.write(chunk);
+    };
     const drain = (): void => {
       timer = undefined;
-      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
-        const { chunk } = queue.shift()!;
-        if (chunk === null) sink.end();
-        else sink.write(chunk);
-      }
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) deliver(queue.shift()!.chunk);
       if (queue.length > 0) timer = setTimeout(drain, queue[0]!.at - Date.now());
     };
     const forward = (chunk: Buffer | null): void => {
@@ -163,11 +169,7 @@ export class PeerNetwork extends EventEmitter<PeerNetworkEvents> {
         return;
       }
       const ms = reverse ? this.delayOf(to, from) : this.delayOf(from, to);
-      if (ms === 0 && queue.length === 0) {
-        if (chunk === null) sink.end();
-        else sink.write(chunk);
-        return;
-      }
+      if (ms === 0 && queue.length === 0) return deliver(chunk);
       const at = Math.max(Date.now() + ms, queue[queue.length - 1]?.at ?? 0);
       queue.push({ at, chunk });
       timer ??= setTimeout(drain, at - Date.now());
