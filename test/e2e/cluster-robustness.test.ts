@@ -3,7 +3,8 @@
 // seeded schedule kills members (one, or now and then all) with kill -9 and restarts them, pauses them with
 // SIGSTOP/SIGCONT, isolates them through the proxies and slows links. Then: the history is
 // linearizable per key, every watch got every revision once and in order, and every member
-// reports the same HashKV at the same revision. STRATA_TEST_SEED replays a schedule;
+// reports the same HashKV at the same revision. Frequent raft snapshots make a restarted
+// member catch up by snapshot. STRATA_TEST_SEED replays a schedule;
 // STRATA_ROBUSTNESS_MS sets how long the faults run (default 45 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +38,9 @@ const PREFIX = '/robust/';
 const KEYS = Array.from({ length: 5 }, (_, i) => `${PREFIX}k${i}`);
 const WRITERS = 4;
 const TOKEN = 'robustness';
+// Raft snapshots every 100 entries keeping 20 for catch-up: a member down for a second or two
+// falls behind the leader's log and must be sent a snapshot, so restarts exercise that path.
+const SNAPSHOT_ARGS = ['--snapshot-count', '100', '--experimental-snapshot-catchup-entries', '20'];
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const bytes = (text: string): Buffer => Buffer.from(text);
@@ -53,6 +57,16 @@ class Observations {
   /** The write each revision committed, as some client learned it. */
   readonly committed = new Map<number, { key: string; value: string }>();
   readonly problems: string[] = [];
+  /** The longest time no write succeeded, and when it ended: how long the faults kept the cluster from writing. */
+  longestOutage = { ms: 0, endedAt: 0 };
+  private lastWrite = Date.now();
+
+  /** A write succeeded. */
+  wrote(): void {
+    const now = Date.now();
+    if (now - this.lastWrite > this.longestOutage.ms) this.longestOutage = { ms: now - this.lastWrite, endedAt: now };
+    this.lastWrite = now;
+  }
 
   /** A client learned that `key` = `value` was written at `revision`. */
   observe(revision: number, key: string, value: string): void {
@@ -77,6 +91,7 @@ async function runWriter(id: number, client: EtcdClient, random: () => number, s
       try {
         const res = await client.put({ key, value });
         op.ok({ kind: 'put' });
+        seen.wrote();
         seen.observe(Number(res.header!.revision), key, value);
       } catch {
         op.unknown();
@@ -100,6 +115,7 @@ async function runWriter(id: number, client: EtcdClient, random: () => number, s
         const revision = Number(res.header!.revision);
         if (res.succeeded) {
           op.ok({ kind: 'cas', succeeded: true });
+          seen.wrote();
           seen.observe(revision, key, value);
           lastRead.set(key, { value, modRevision: revision });
         } else {
@@ -165,9 +181,10 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
   const random = seededRandom(seed);
   const root = tempDir('robustness', t);
   const network = new PeerNetwork();
-  const members = await startProxiedCluster(['r1', 'r2', 'r3'], root.path, TOKEN, network);
+  const members = await startProxiedCluster(['r1', 'r2', 'r3'], root.path, TOKEN, network, SNAPSHOT_ARGS);
   const cluster = initialCluster(members);
   const earlierLogs = new Map<string, string>(members.map((m) => [m.name, '']));
+  const logOf = (m: ClusterMember): string => earlierLogs.get(m.name)! + (m.running?.stderr ?? '');
   const clients: EtcdClient[] = [];
   const client = (endpoints: string[], seedOffset: number): EtcdClient => {
     const c = new EtcdClient({
@@ -219,7 +236,7 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
   const problems: string[] = [];
   let stopping = false;
   const restart = async (m: ClusterMember): Promise<void> => {
-    const again = await startMember(m, { root: root.path, cluster, state: 'new', token: TOKEN, onSpawn: proxiedSpawn(network, m) });
+    const again = await startMember(m, { root: root.path, cluster, state: 'new', token: TOKEN, extraArgs: SNAPSHOT_ARGS, onSpawn: proxiedSpawn(network, m) });
     m.running = again.running;
   };
   const crash = async (m: ClusterMember): Promise<void> => {
@@ -365,12 +382,16 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
     stopping = true;
     problems.push(`the run stopped early: ${(err as Error).message.split('\n')[0]}`);
   }
+  const snapshotsSent = members.map((m) => logOf(m).split('"sending a snapshot to a member"').length - 1).reduce((a, b) => a + b, 0);
+  t.diagnostic(`raft snapshots sent to lagging members: ${snapshotsSent}`);
+  const outage = seen.longestOutage;
+  t.diagnostic(`longest time without a successful write: ${outage.ms} ms, ended at ${((outage.endedAt - started) / 1000).toFixed(1)}s`);
   for (const fault of faults) t.diagnostic(fault);
   problems.unshift(...seen.problems);
   const ops = seen.recorder.operations();
   if (problems.length > 0) {
     const kept = mkdtempSync(join(tmpdir(), 'strata-robustness-failure-'));
-    for (const m of members) writeFileSync(join(kept, `${m.name}.log`), earlierLogs.get(m.name)! + (m.running?.stderr ?? ''));
+    for (const m of members) writeFileSync(join(kept, `${m.name}.log`), logOf(m));
     writeFileSync(join(kept, 'history.json'), JSON.stringify(ops, (_k, v: unknown) => (v === Infinity ? 'inf' : v), 1));
     writeFileSync(join(kept, 'faults.txt'), faults.join('\n'));
     writeFileSync(join(kept, 'watches.json'), JSON.stringify(watchers.map(({ name, startRevision, events }) => ({ name, startRevision, events }))));

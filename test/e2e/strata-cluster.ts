@@ -80,7 +80,13 @@ export async function startStrataCluster(
  * on its own peer port and advertises its proxy's, so every peer link crosses the network.
  * Restart a member with startMember(member, { …, onSpawn: proxiedSpawn(network, member) }).
  */
-export async function startProxiedCluster(names: readonly string[], root: string, token: string, network: PeerNetwork): Promise<ClusterMember[]> {
+export async function startProxiedCluster(
+  names: readonly string[],
+  root: string,
+  token: string,
+  network: PeerNetwork,
+  extraArgs: readonly string[] = [],
+): Promise<ClusterMember[]> {
   const ports = await Promise.all(
     names.map(async (name): Promise<MemberPorts> => {
       const listenPort = await freePort();
@@ -89,7 +95,7 @@ export async function startProxiedCluster(names: readonly string[], root: string
     }),
   );
   const cluster = initialCluster(ports);
-  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, onSpawn: proxiedSpawn(network, p) })));
+  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, extraArgs, onSpawn: proxiedSpawn(network, p) })));
 }
 
 /** Tells the proxies which process is `member` now. */
