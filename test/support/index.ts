@@ -39,7 +39,7 @@ export {
 export { seededRandom } from './random.js';
 export { startRestartable, type Restartable } from './restartable.js';
 export { tempDir } from './tmp.js';
-export { PeerNetwork, type LinkFault, type ProxiedConnection } from './tcp-proxy.js';
+export { PeerNetwork, linuxOnly, type LinkFault, type ProxiedConnection } from './tcp-proxy.js';
 export { HistoryRecorder, type Operation, type PendingOperation } from './linearizability/history.js';
 export { kvModel, type KvCompare, type KvInput, type KvOutput } from './linearizability/kv-model.js';
 export type { CheckResult, Model } from './linearizability/model.js';

@@ -15,6 +15,9 @@ import { EventEmitter } from 'node:events';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
+/** For `test(…, { skip: linuxOnly })`: the proxy tells dialers apart through /proc. */
+export const linuxOnly: string | false = process.platform === 'linux' ? false : 'the peer proxy tells dialing members apart through /proc, which only Linux has';
+
 /** 'drop': connections are reset and new ones refused. 'blackhole': bytes vanish, nobody is told. */
 export type LinkFault = 'drop' | 'blackhole';
 
