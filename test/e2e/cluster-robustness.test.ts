@@ -157,7 +157,12 @@ function noteRead(key: string, kv: KeyValue | undefined, seen: Observations, las
 }
 
 /** A prefix watch from `startRevision`; the client's stream resumes from last+1 after a reconnect. */
-function startWatcher(name: string, client: EtcdClient, startRevision: number, seen: Observations): WatchLog & { lastRevision(): number; close(): void } {
+function startWatcher(
+  name: string,
+  client: EtcdClient,
+  startRevision: number,
+  seen: Observations,
+): WatchLog & { lastRevision(): number; reconnects(): number; close(): void } {
   const events: DeliveredEvent[] = [];
   const stream = client.watchStream();
   const watch = stream.watch({ key: PREFIX, range_end: PREFIX.slice(0, -1) + String.fromCharCode(PREFIX.charCodeAt(PREFIX.length - 1) + 1), start_revision: String(startRevision) });
@@ -173,6 +178,7 @@ function startWatcher(name: string, client: EtcdClient, startRevision: number, s
     startRevision,
     events,
     lastRevision: () => events[events.length - 1]?.revision ?? startRevision - 1,
+    reconnects: () => stream.reconnectCount,
     close: () => stream.close(),
   };
 }
@@ -384,7 +390,7 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
     problems.push(`the run stopped early: ${(err as Error).message.split('\n')[0]}`);
   }
   const snapshotsSent = members.map((m) => logOf(m).split('"sending a snapshot to a member"').length - 1).reduce((a, b) => a + b, 0);
-  t.diagnostic(`raft snapshots sent to lagging members: ${snapshotsSent}`);
+  t.diagnostic(`raft snapshots sent to lagging members: ${snapshotsSent}; watch streams resumed after a break: ${watchers.map((w) => w.reconnects()).join(', ')}`);
   const outage = seen.longestOutage;
   t.diagnostic(`longest time without a successful write: ${outage.ms} ms, ended at ${((outage.endedAt - started) / 1000).toFixed(1)}s`);
   for (const fault of faults) t.diagnostic(fault);
