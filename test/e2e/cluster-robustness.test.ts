@@ -389,6 +389,10 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
     stopping = true;
     problems.push(`the run stopped early: ${(err as Error).message.split('\n')[0]}`);
   }
+  for (const m of members) {
+    const child = m.running?.child;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) problems.push(`${m.name} exited by itself (code ${child.exitCode}, signal ${child.signalCode})`);
+  }
   const snapshotsSent = members.map((m) => logOf(m).split('"sending a snapshot to a member"').length - 1).reduce((a, b) => a + b, 0);
   t.diagnostic(`raft snapshots sent to lagging members: ${snapshotsSent}; watch streams resumed after a break: ${watchers.map((w) => w.reconnects()).join(', ')}`);
   const outage = seen.longestOutage;
