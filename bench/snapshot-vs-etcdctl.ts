@@ -6,6 +6,7 @@
 //     save`, then `zstd`, then a multipart upload.
 // Goals (issue 3): (a) time <= 1.5x, size <= 0.5x etcdctl's, peak RSS < 200 MiB; (b) strata faster.
 import { statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtcdClient } from '../src/client/client.js';
@@ -50,6 +51,9 @@ runBench(async (cleanup: Cleanup) => {
   const client = new EtcdClient({ endpoints: [etcd.endpoint], requestTimeoutMs: 60_000 });
   cleanup.add(() => client.close());
 
+  // Other work on the machine moves every number here; say how busy it was.
+  const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+  say(`${availableParallelism()} cores, load average ${load()}`);
   say(`Loading ${mib(target)} of values into Debian etcd ${etcd.endpoint}: Kubernetes-like JSON objects of 2-6 KiB`);
   say(`(config text from a small vocabulary plus random uids and base64 certificates; seed ${DATA_SET_SEED}), 8 puts per txn, 32 txns in flight`);
   let reported = 0;
@@ -114,5 +118,6 @@ runBench(async (cleanup: Cleanup) => {
     ]),
   );
   say('');
+  say(`load average at the end: ${load()}`);
   say(`strata save summary: ${strataSave.stdout.trim()}`);
 });
