@@ -142,3 +142,28 @@ test('watch: a slow consumer pauses, misses nothing, and a compaction while paus
     h.close();
   }
 });
+
+test('watch: watchers handed to the applier of a snapshot-installed backend catch up from there, then go live, nothing twice', () => {
+  const scheduler = new ManualScheduler();
+  const follower = new Harness({ schedule: scheduler.schedule });
+  const leader = new Harness({ schedule: scheduler.schedule });
+  try {
+    for (const h of [follower, leader]) h.apply(rq.put('k1', 'a'), rq.put('k2', 'b'));
+    const w = collector();
+    const handle = follower.applier.watch(sub('k', 'l'), w.sink);
+    follower.apply(rq.put('k1', 'seen-before'));
+    // The leader went on without this follower; its backend is what the snapshot brings.
+    leader.apply(rq.put('k1', 'seen-before'), rq.put('k3', 'c'), rq.del('k2'), rq.put('x', 'not watched'), rq.put('k1', 'd'));
+    follower.applier.moveWatchesTo(leader.applier);
+    assert.equal(handle.synced, false);
+    scheduler.run();
+    assert.equal(handle.synced, true);
+    leader.apply(rq.put('k4', 'live'));
+    handle.cancel();
+    leader.apply(rq.put('k5', 'after cancel'));
+    assert.deepEqual(w.batches.flatMap((x) => x.events.map(describe)), ['PUT k1@4', 'PUT k3@5', 'DELETE k2@6', 'PUT k1@8', 'PUT k4@9']);
+  } finally {
+    follower.close();
+    leader.close();
+  }
+});
