@@ -15,6 +15,8 @@ const MAX_BATCH = 512;
 const REQUEST_TIMEOUT_MS = 5000;
 /** A snapshot transfer that makes no progress for this long has failed (raft then retries it). */
 const SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
+/** After a failed snapshot transfer to a peer, raft's next MsgSnap to it within this long fails at once: each try copies the whole backend. */
+const SNAPSHOT_RETRY_MS = 2000;
 
 /** A consistent copy of the backend to stream, and the raft position it is at; release() removes it. */
 export interface BackendCopy {
@@ -59,6 +61,7 @@ export class PeerSender {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   private readonly httpsAgent: https.Agent;
   private readonly snapshotHttpAgent = new http.Agent();
+  private readonly snapshotFailedAt = new Map<bigint, number>();
   private readonly snapshotHttpsAgent: https.Agent;
   private stopped = false;
 
@@ -97,12 +100,13 @@ export class PeerSender {
   private sendSnapshot(m: Message): void {
     const url = this.options.peerUrls(m.to)?.[0];
     const index = m.snapshot?.metadata.index ?? 0;
-    if (url === undefined || this.stopped) {
+    const failedAt = this.snapshotFailedAt.get(m.to);
+    if (url === undefined || this.stopped || (failedAt !== undefined && Date.now() - failedAt < SNAPSHOT_RETRY_MS)) {
       this.options.onSnapshotSent(m.to, false);
       return;
     }
     const { logger } = this.options;
-    logger.info('sending a snapshot to a member', { member: formatId(m.to), index });
+    logger.info('sending a snapshot to a member', { member: formatId(m.to), 'raft-snapshot-index': index });
     (async () => {
       const copy = await this.options.copyBackend(m.to);
       try {
@@ -122,11 +126,13 @@ export class PeerSender {
       }
     })().then(
       () => {
-        logger.info('sent a snapshot to a member', { member: formatId(m.to), index });
+        this.snapshotFailedAt.delete(m.to);
+        logger.info('sent a snapshot to a member', { member: formatId(m.to) });
         this.options.onSnapshotSent(m.to, true);
       },
       (err: unknown) => {
-        logger.warn('sending a snapshot to a member failed', { member: formatId(m.to), index, error: errorMessage(err) });
+        this.snapshotFailedAt.set(m.to, Date.now());
+        logger.warn('sending a snapshot to a member failed', { member: formatId(m.to), error: errorMessage(err) });
         if (!this.stopped) this.options.onSnapshotSent(m.to, false);
       },
     );

@@ -86,7 +86,7 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     sender.stop();
     await listener.close();
   });
-  return { listener, sender, received, unreachable, changed, snapshotsSent, backend, dir, removedReports: () => removedReports };
+  return { listener, sender, received, unreachable, changed, snapshotsSent, backend, dir, copies, removedReports: () => removedReports };
 }
 
 test('messages sent to a peer one at a time all arrive, in order', async (t) => {
@@ -144,13 +144,17 @@ test('a MsgSnap streams with a copy of the backend: the peer gets the copy\'s po
   assert.ok(readFileSync(join(dir, 'received')).equals(readFileSync(backend)));
 });
 
-test('a snapshot to a member of another cluster fails and is reported failed', async (t) => {
-  const { sender, received, changed, snapshotsSent, backend } = await link(t, 7n, 8n);
+test('a snapshot to a member of another cluster fails and is reported failed; a retry right after fails without copying the backend again', async (t) => {
+  const { sender, received, changed, snapshotsSent, backend, copies } = await link(t, 7n, 8n);
   writeFileSync(backend, randomBytes(1000));
   const confState = { voters: [1n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
-  sender.send([message({ type: MessageType.MsgSnap, to: 1n, from: 2n, term: 3, snapshot: { metadata: { index: 5, term: 2, confState }, data: new Uint8Array(0) } })]);
+  const snap = message({ type: MessageType.MsgSnap, to: 1n, from: 2n, term: 3, snapshot: { metadata: { index: 5, term: 2, confState }, data: new Uint8Array(0) } });
+  sender.send([snap]);
   while (snapshotsSent.length === 0) await changed();
   assert.deepEqual(snapshotsSent, [{ id: 1n, ok: false }]);
+  sender.send([snap]);
+  assert.deepEqual(snapshotsSent, [{ id: 1n, ok: false }, { id: 1n, ok: false }]);
+  assert.equal(copies.length, 1);
   assert.equal(received.length, 0);
 });
 
