@@ -619,7 +619,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private installSnapshot(snapshot: Snapshot): Promise<void> {
     const index = snapshot.metadata.index;
     const old = this.applier;
-    old.close();
+    old.close(true);
     swapInReceivedBackend(this.snapDir, old.backend.path, index);
     const next = openApplier(this.config, this.logger);
     old.moveWatchesTo(next);

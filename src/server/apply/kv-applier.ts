@@ -370,7 +370,7 @@ export class KvApplier {
     this.backend.defragment();
   }
 
-  /** Hands the watches to `next`, an applier over the backend a raft snapshot brought (call before close). */
+  /** Hands the watches to `next`, an applier over the backend a raft snapshot brought (after close(true)). */
   moveWatchesTo(next: KvApplier): void {
     this.watches.moveWatchersTo(next.watches);
   }
@@ -380,9 +380,10 @@ export class KvApplier {
     this.backend.sync();
   }
 
-  close(): void {
+  /** With `keepWatches` the watches outlive the backend, for moveWatchesTo (closing cancels and forgets them). */
+  close(keepWatches = false): void {
     this.compactor.close();
-    this.watches.close();
+    if (!keepWatches) this.watches.close();
     this.backend.close();
   }
 }

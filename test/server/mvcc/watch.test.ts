@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import type { Event } from '../../../src/api/etcd-types.js';
 import type { WatchSubscription } from '../../../src/server/mvcc/watch-hub.js';
 import { Harness, ManualScheduler, b, rq, seededRandom } from '../apply/fixtures.js';
@@ -154,6 +155,8 @@ test('watch: watchers handed to the applier of a snapshot-installed backend catc
     follower.apply(rq.put('k1', 'seen-before'));
     // The leader went on without this follower; its backend is what the snapshot brings.
     leader.apply(rq.put('k1', 'seen-before'), rq.put('k3', 'c'), rq.del('k2'), rq.put('x', 'not watched'), rq.put('k1', 'd'));
+    // As the server installs a snapshot: the old backend is closed first, its watches kept.
+    follower.applier.close(true);
     follower.applier.moveWatchesTo(leader.applier);
     assert.equal(handle.synced, false);
     scheduler.run();
@@ -163,7 +166,7 @@ test('watch: watchers handed to the applier of a snapshot-installed backend catc
     leader.apply(rq.put('k5', 'after cancel'));
     assert.deepEqual(w.batches.flatMap((x) => x.events.map(describe)), ['PUT k1@4', 'PUT k3@5', 'DELETE k2@6', 'PUT k1@8', 'PUT k4@9']);
   } finally {
-    follower.close();
+    rmSync(follower.dir, { recursive: true, force: true });
     leader.close();
   }
 });
