@@ -102,7 +102,8 @@ export async function recoverReceivedBackend(paths: DataDirPaths, logger: Logger
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  for (const name of names.filter((n) => n.endsWith(PARTIAL_SUFFIX))) await unlink(join(paths.snap, name));
+  // With the SQLite journal or WAL files that sealing a partial file may leave beside it.
+  for (const name of names.filter((n) => n.includes(PARTIAL_SUFFIX))) await unlink(join(paths.snap, name));
   const received = names.flatMap((n) => {
     const match = RECEIVED.exec(n);
     return match ? [parseInt(match[1]!, 16)] : [];

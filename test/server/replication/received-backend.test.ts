@@ -52,6 +52,7 @@ test('at start, a received backend the WAL marker covers replaces the backend; o
   writeFileSync(receivedBackendPath(paths.snap, 10), 'backend of snapshot 10');
   writeFileSync(receivedBackendPath(paths.snap, 12), 'backend of snapshot 12, never recorded');
   writeFileSync(partialBackendPath(paths.snap, 'send-1'), 'half a copy');
+  writeFileSync(`${partialBackendPath(paths.snap, '000000000000000c.snap-0')}-journal`, 'journal of a half-sealed copy');
 
   await recoverReceivedBackend(paths, silentLogger);
   assert.equal(readFileSync(paths.backend, 'utf8'), 'backend of snapshot 10');
@@ -59,6 +60,7 @@ test('at start, a received backend the WAL marker covers replaces the backend; o
   assert.ok(!existsSync(receivedBackendPath(paths.snap, 10)));
   assert.ok(!existsSync(receivedBackendPath(paths.snap, 12)));
   assert.ok(!existsSync(partialBackendPath(paths.snap, 'send-1')));
+  assert.ok(!existsSync(`${partialBackendPath(paths.snap, '000000000000000c.snap-0')}-journal`));
 
   // Nothing left to do: a second start changes nothing.
   await recoverReceivedBackend(paths, silentLogger);
