@@ -411,3 +411,47 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
   }
   assert.ok(ops.length > 100, `seed ${seed}: only ${ops.length} operations completed; the test proves little`);
 });
+
+test('a watch on a member that catches up by raft snapshot keeps delivering every revision', { timeout: 120_000, skip: linuxOnly }, async (t) => {
+  const root = tempDir('robustness-snapshot-watch', t);
+  const network = new PeerNetwork();
+  const members = await startProxiedCluster(['s1', 's2', 's3'], root.path, 'snapshot-watch', network, SNAPSHOT_ARGS);
+  const clients = members.map((m) => new EtcdClient({ endpoints: [m.clientUrl], requestTimeoutMs: 5000 }));
+  let stream: ReturnType<EtcdClient['watchStream']> | undefined;
+  t.after(async () => {
+    stream?.close();
+    for (const c of clients) c.close();
+    await Promise.all(members.map((m) => m.running?.stop('SIGKILL')));
+    await network.close();
+  });
+  const memberIds = await Promise.all(clients.map(async (c) => (await c.status()).header!.member_id));
+  let leader = -1;
+  await eventually(async () => {
+    const status = await clients[0]!.status();
+    leader = memberIds.indexOf(status.leader);
+    return leader >= 0;
+  }, 'a leader');
+  const lagging = (leader + 1) % 3;
+  const writer = clients[leader]!;
+  const start = Number((await writer.put({ key: `${PREFIX}first`, value: 'x' })).header!.revision) + 1;
+  await eventually(async () => Number((await clients[lagging]!.status()).header!.revision) >= start - 1, 'the follower to apply the first write');
+
+  stream = clients[lagging]!.watchStream();
+  const delivered: number[] = [];
+  const watch = stream.watch({ key: PREFIX, range_end: '/robust0', start_revision: String(start) });
+  await new Promise((resolve) => watch.once('created', resolve));
+  watch.on('events', (events) => delivered.push(...events.map((e) => Number(e.kv!.mod_revision))));
+
+  // Cut off, the follower falls more than a snapshot interval behind; healed, it is sent a snapshot.
+  network.isolate(members[lagging]!.name, 'drop');
+  let last = 0;
+  for (let i = 0; i < 250; i++) last = Number((await writer.put({ key: `${PREFIX}k${i % 5}`, value: `v${i}` })).header!.revision);
+  network.heal();
+  await members[lagging]!.running!.waitFor((_out, err) => err.includes('"installed a snapshot from the leader"'), 30_000, 'the follower to install a snapshot');
+  await eventually(() => delivered.length > 0 && delivered[delivered.length - 1]! >= last, `the watch on the follower to deliver revision ${last}`, 30_000).catch(() => undefined);
+  assert.deepEqual(
+    delivered,
+    Array.from({ length: last - start + 1 }, (_, i) => start + i),
+    'every revision from the start, once and in order, across the snapshot install',
+  );
+});
