@@ -1,11 +1,13 @@
 // Issue 4, must-show 2: three members on loopback, every peer link through a proxy of ours;
 // concurrent clients (puts, compare-and-swap txns, linearizable gets, prefix watches) while a
-// seeded schedule kills members (one, or now and then all) with kill -9 and restarts them, pauses them with
-// SIGSTOP/SIGCONT, isolates them through the proxies and slows links. Then: the history is
-// linearizable per key, every watch got every revision once and in order, and every member
-// reports the same HashKV at the same revision. Frequent raft snapshots make a restarted
-// member catch up by snapshot. STRATA_TEST_SEED replays a schedule;
-// STRATA_ROBUSTNESS_MS sets how long the faults run (default 45 s).
+// seeded schedule kills members (one, or now and then all) with kill -9 and restarts them,
+// pauses them with SIGSTOP/SIGCONT, isolates them through the proxies and slows links. Then:
+// the history is linearizable per key, every watch got every revision once and in order, and
+// every member reports the same HashKV at the same applied index. Frequent raft snapshots make
+// a lagging member catch up by snapshot (the second test pins down a watch across one).
+// STRATA_TEST_SEED replays a schedule's choices (not its timing); STRATA_ROBUSTNESS_MS sets how
+// long the faults run (default 45 s). A failed run keeps logs, history and watch logs in a
+// directory it names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
