@@ -58,6 +58,7 @@ export const EtcdErrors = {
   corrupt: e(status.DATA_LOSS, 'etcdserver: corrupt cluster'),
   notSupportedForLearner: e(status.UNAVAILABLE, 'etcdserver: rpc not supported for learner'),
   badLeaderTransferee: e(status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
+  timeoutLeaderTransfer: e(status.UNAVAILABLE, 'etcdserver: request timed out, leader transfer took too long'),
   invalidAuthToken: e(status.UNAUTHENTICATED, 'etcdserver: invalid auth token'),
   permissionDenied: e(status.PERMISSION_DENIED, 'etcdserver: permission denied'),
   authNotEnabled: e(status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),

@@ -3,6 +3,7 @@ import { ExitCode } from '../util/errors.js';
 import { registerEndpointCommands } from './commands/endpoint.js';
 import { registerKvCommands } from './commands/kv.js';
 import { registerMemberCommands } from './commands/member.js';
+import { registerMoveLeaderCommand } from './commands/move-leader.js';
 import { normalizeServerArgv, registerServerCommand } from './commands/server.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerWatchCommand } from './commands/watch.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerKvCommands(program);
   registerWatchCommand(program);
   registerMemberCommands(program);
+  registerMoveLeaderCommand(program);
   registerEndpointCommands(program);
   registerSnapshotCommands(program);
   return program;

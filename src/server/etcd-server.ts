@@ -121,6 +121,9 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private storage!: MemoryStorage;
   private memberCache: StoredMember[] = [];
   private leader = 0n;
+  /** Called on every leader change (MoveLeader waits on them). */
+  private readonly leaderWatchers = new Set<() => void>();
+  private readonly requestTimeoutMs: number;
   private published = false;
   private lastPublishAttempt = 0;
   private fatal: unknown;
@@ -161,16 +164,16 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     this.maxTxnOps = config.maxTxnOps;
     this.diskSpace = new DiskSpaceGuard(config.dataDir, { logger });
     // etcd's request timeout: 5 s plus two election timeouts.
-    const requestTimeoutMs = 5000 + 2 * config.electionMs;
-    this.waiters = new Waiters(requestTimeoutMs);
-    this.confWaiters = new Waiters(requestTimeoutMs);
+    this.requestTimeoutMs = 5000 + 2 * config.electionMs;
+    this.waiters = new Waiters(this.requestTimeoutMs);
+    this.confWaiters = new Waiters(this.requestTimeoutMs);
     this.reads = new LinearizableReads(
       {
         readIndex: (ctx) => this.loop.readIndex(ctx),
         hasLeader: () => this.leader !== 0n,
         appliedIndex: () => this.appliedIndex,
       },
-      requestTimeoutMs,
+      this.requestTimeoutMs,
     );
     this.memberCache = applier.members.list();
     this.metrics.gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => (this.leader !== 0n ? 1 : 0));
@@ -445,7 +448,10 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
   private onSoftState(state: SoftState): void {
     const was = this.leader;
     this.leader = state.lead;
-    if (was !== state.lead) this.logger.info('raft leader changed', { leader: formatId(state.lead), role: state.raftState });
+    if (was !== state.lead) {
+      this.logger.info('raft leader changed', { leader: formatId(state.lead), role: state.raftState });
+      for (const notify of this.leaderWatchers) notify();
+    }
     // A new leader's lessor starts the clocks again, as etcd's does, so no lease expires for the election's pause.
     if (state.raftState === 'leader' && was !== this.memberId) this.applier.promoteLeases(this.config.electionMs);
     this.publishAttributes();
@@ -867,6 +873,31 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
 
   async defragment(): Promise<void> {
     this.applier.defragment();
+  }
+
+  /** etcd's MoveLeader: only the leader hands over, only to a voter, and it waits until the transferee leads. */
+  async moveLeader(transferee: bigint): Promise<void> {
+    if (this.leader !== this.memberId) throw new EtcdError('notLeader');
+    const target = this.memberCache.find((m) => m.id === transferee);
+    if (target === undefined || target.isLearner) throw new EtcdError('badLeaderTransferee');
+    if (transferee === this.memberId) return;
+    let notify = (): void => undefined;
+    const led = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.requestTimeoutMs);
+      notify = () => {
+        if (this.leader !== transferee) return;
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    this.leaderWatchers.add(notify);
+    try {
+      this.loop.transferLeader(transferee);
+      if (!(await led)) throw new EtcdError('timeoutLeaderTransfer');
+      this.logger.info('leadership transferred', { to: formatId(transferee) });
+    } finally {
+      this.leaderWatchers.delete(notify);
+    }
   }
 
   private health(): { healthy: boolean; reason: string } {

@@ -4,7 +4,7 @@
 // member removed and a fourth added with --initial-cluster-state existing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, missingBinary, runEtcdctl, tempDir } from '../support/index.js';
+import { eventually, missingBinary, runEtcdctl, runStrata, tempDir } from '../support/index.js';
 import { initialCluster, memberPorts, startMember, startStrataCluster, stopCluster, type ClusterMember } from './strata-cluster.js';
 
 const hostPort = (url: string): string => url.replace(/^https?:\/\//, '');
@@ -97,4 +97,29 @@ test('etcdctl against a three-member strata cluster: members, status, replicatio
     members.map((m) => [m.name, m.peerUrl, m.clientUrl]).sort(),
   );
   assert.equal((await leaders(members)).size, 1);
+});
+
+test('etcdctl move-leader hands leadership to the named voter, and refuses an unknown one', { skip: missingBinary('etcdctl'), timeout: 120_000 }, async (t) => {
+  const root = tempDir('strata-move-leader', t);
+  const members = await startStrataCluster(['m1', 'm2', 'm3'], root.path, 'cluster-move-leader');
+  t.after(() => stopCluster(members));
+  await eventually(async () => (await leaders(members)).size === 1 && !(await leaders(members)).has('0'), 'one leader');
+  const leaderId = BigInt([...(await leaders(members))][0]!);
+  const rows = await memberRows(members);
+  const target = BigInt(`0x${rows.find((r) => BigInt(`0x${r[0]}`) !== leaderId)![0]}`);
+
+  // etcdctl finds the leader among the endpoints and asks it; it answers once the transferee leads.
+  const out = await etcdctl(members, 'move-leader', target.toString(16));
+  assert.equal(out, `Leadership transferred from ${leaderId.toString(16)} to ${target.toString(16)}\n`);
+  assert.deepEqual([...(await leaders(members))], [target.toString()], 'every member names the transferee');
+
+  // strata's own move-leader does the same, asked through any endpoint list.
+  const moved = await runStrata(['move-leader', leaderId.toString(16), '--endpoints', members.map((m) => m.clientUrl).join(',')]);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal(moved.stdout, `Leadership transferred from ${target.toString(16)} to ${leaderId.toString(16)}\n`);
+  assert.deepEqual([...(await leaders(members))], [leaderId.toString()]);
+
+  const unknown = await runEtcdctl(['--endpoints', members.map((m) => hostPort(m.clientUrl)).join(','), 'move-leader', 'abcdef']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /etcdserver: bad leader transferee/);
 });

@@ -13,7 +13,7 @@ import { action } from '../run-action.js';
 type Opts = Record<string, unknown>;
 
 /** Member IDs are given in hex, as `member list` prints them. */
-function memberId(text: string): string {
+export function memberId(text: string): string {
   if (!/^[0-9a-fA-F]{1,16}$/.test(text)) throw new UsageError(`bad member ID arg (${text}), expecting ID in Hex`);
   return BigInt(`0x${text}`).toString();
 }

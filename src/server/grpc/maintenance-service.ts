@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { AlarmType } from '../../api/etcd-types.js';
 import type { Logger } from '../../util/log.js';
 import type { EtcdServerApi } from './server-api.js';
-import { unary, unimplemented } from './service-error.js';
+import { unary } from './service-error.js';
 import { streamSnapshot } from './snapshot-stream.js';
 
 export function maintenanceService(server: EtcdServerApi, logger: Logger): grpc.UntypedServiceImplementation {
@@ -26,8 +26,9 @@ export function maintenanceService(server: EtcdServerApi, logger: Logger): grpc.
       await server.defragment();
       return { header: server.header() };
     }),
-    MoveLeader: unary(logger, () => {
-      throw unimplemented('moving the leader (MoveLeader)');
+    MoveLeader: unary(logger, async (req: { targetID: string }) => {
+      await server.moveLeader(BigInt(req.targetID));
+      return { header: server.header() };
     }),
     Snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       void streamSnapshot(call, server, logger);

@@ -54,6 +54,8 @@ export interface EtcdServerApi {
   snapshotArchive(): { output: Readable; revision: number; done: Promise<unknown>; cancel(reason: Error): void };
   alarm(action: 'GET' | 'ACTIVATE' | 'DEACTIVATE', memberId: bigint, alarm: AlarmType): Promise<AlarmMember[]>;
   defragment(): Promise<void>;
+  /** On the leader: hands leadership to a voting member and resolves once it leads. */
+  moveLeader(transferee: bigint): Promise<void>;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
 }

@@ -99,6 +99,11 @@ export class RaftLoop {
     this.kick();
   }
 
+  transferLeader(transferee: bigint): void {
+    this.node.transferLeader(transferee);
+    this.kick();
+  }
+
   /** A message from a peer; ones raft refuses from the network (local types, unknown senders) are dropped. */
   step(m: Message): void {
     try {
