@@ -1,47 +1,78 @@
 /**
- * CRC-32C (Castagnoli), the checksum etcd uses for its WAL and HashKV. Slicing-by-8
- * tables keep it fast enough for whole-snapshot hashing in pure JS.
+ * CRC-32C (Castagnoli), the checksum etcd uses for its WAL and HashKV. Node has no native one
+ * (zlib.crc32 is plain CRC-32), so this is slicing-by-16 in JS: sixteen 256-entry tables, fed
+ * four aligned 32-bit words at a time. Word loads through an Int32Array over the whole
+ * ArrayBuffer (cached, since callers hash many views of one block) halve the reads of the
+ * byte-wise form; about 1.5-2x faster than slicing-by-8, which cost ~1 s per 400 MB of HashKV.
  */
 const POLY = 0x82f63b78;
-const tables: Uint32Array[] = [];
-{
-  const t0 = new Uint32Array(256);
+const SLICES = 16;
+const T = new Int32Array(256 * SLICES);
+for (let i = 0; i < 256; i++) {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+  T[i] = c;
+}
+for (let t = 1; t < SLICES; t++) {
   for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    t0[i] = c >>> 0;
-  }
-  tables.push(t0);
-  for (let t = 1; t < 8; t++) {
-    const prev = tables[t - 1]!;
-    const next = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) next[i] = (prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!;
-    tables.push(next);
+    const prev = T[(t - 1) * 256 + i]!;
+    T[t * 256 + i] = (prev >>> 8) ^ T[prev & 0xff]!;
   }
 }
-const [T0, T1, T2, T3, T4, T5, T6, T7] = tables as [
-  Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-];
+
+/** Word loads read the platform's byte order; the tables assume little-endian words. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Below this many bytes the word path's setup costs more than it saves. */
+const MIN_WORD_BYTES = 64;
+
+let wordsOf: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function wordView(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
+  if (buffer !== wordsOf) {
+    wordsOf = buffer;
+    words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  }
+  return words;
+}
 
 /** Continues a CRC-32C from `crc` (0 to start) over `data`. */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
+  let c = ~crc;
   let i = 0;
   const n = data.length;
-  while (n - i >= 8) {
-    const lo = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-    c =
-      T7[lo & 0xff]! ^
-      T6[(lo >>> 8) & 0xff]! ^
-      T5[(lo >>> 16) & 0xff]! ^
-      T4[lo >>> 24]! ^
-      T3[data[i + 4]!]! ^
-      T2[data[i + 5]!]! ^
-      T1[data[i + 6]!]! ^
-      T0[data[i + 7]!]!;
-    i += 8;
+  if (LITTLE_ENDIAN && n >= MIN_WORD_BYTES) {
+    const base = data.byteOffset;
+    while (((base + i) & 3) !== 0) c = T[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+    const w = wordView(data.buffer);
+    const first = (base + i) >>> 2;
+    const end = first + ((n - i) >>> 4) * 4;
+    for (let j = first; j < end; j += 4) {
+      const a = c ^ w[j]!;
+      const b = w[j + 1]!;
+      const d = w[j + 2]!;
+      const e = w[j + 3]!;
+      c =
+        T[3840 + (a & 0xff)]! ^
+        T[3584 + ((a >>> 8) & 0xff)]! ^
+        T[3328 + ((a >>> 16) & 0xff)]! ^
+        T[3072 + (a >>> 24)]! ^
+        T[2816 + (b & 0xff)]! ^
+        T[2560 + ((b >>> 8) & 0xff)]! ^
+        T[2304 + ((b >>> 16) & 0xff)]! ^
+        T[2048 + (b >>> 24)]! ^
+        T[1792 + (d & 0xff)]! ^
+        T[1536 + ((d >>> 8) & 0xff)]! ^
+        T[1280 + ((d >>> 16) & 0xff)]! ^
+        T[1024 + (d >>> 24)]! ^
+        T[768 + (e & 0xff)]! ^
+        T[512 + ((e >>> 8) & 0xff)]! ^
+        T[256 + ((e >>> 16) & 0xff)]! ^
+        T[e >>> 24]!;
+    }
+    i += (end - first) * 4;
   }
-  while (i < n) c = T0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+  while (i < n) c = T[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 

@@ -17,3 +17,31 @@ test('incremental CRC-32C over any split equals the one-shot value', () => {
     assert.equal(new Crc32c().update(data.subarray(0, cut)).update(data.subarray(cut)).digest(), whole, `cut at ${cut}`);
   }
 });
+
+/** The textbook bit-at-a-time CRC-32C, to check the sliced one against. */
+function bitwise(data: Uint8Array, crc = 0): number {
+  let c = ~crc >>> 0;
+  for (const byte of data) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+test('CRC-32C of views at every alignment and length, in one buffer and across buffers, equals the bitwise one', () => {
+  const seed = 0x5eed;
+  let state = seed;
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const block = Buffer.alloc(4096);
+  for (let i = 0; i < block.length; i++) block[i] = next() >>> 24;
+  const other = Buffer.from(block.subarray(100, 1100));
+  for (let start = 0; start < 8; start++) {
+    for (const length of [0, 1, 3, 15, 16, 17, 63, 64, 65, 100, 255, 1000, 4000 - start]) {
+      const view = block.subarray(start, start + length);
+      const prior = next();
+      assert.equal(crc32c(view, prior), bitwise(view, prior), `seed ${seed}: offset ${start}, length ${length}`);
+      // Alternating buffers must not reuse the other's word view.
+      assert.equal(crc32c(other.subarray(start, start + length)), bitwise(other.subarray(start, start + length)), `seed ${seed}: other buffer`);
+    }
+  }
+});
