@@ -64,7 +64,7 @@ class Target {
   }
 }
 
-test('the peer proxy tells dialing members apart, blackholes, drops and delays chosen links, and heals', { timeout: 60_000, skip: linuxOnly }, async (t) => {
+test('the peer proxy tells dialing members apart, blackholes (both ways or one), drops and delays chosen links, and heals', { timeout: 60_000, skip: linuxOnly }, async (t) => {
   const target = new Target();
   const network = new PeerNetwork();
   const children: RunningProcess[] = [];
@@ -126,10 +126,16 @@ test('the peer proxy tells dialing members apart, blackholes, drops and delays c
   assert.ok(network.connections().every((c) => c.from !== 'b'));
   // A connection the proxy cannot classify is treated as cut whenever its target has a cut link.
   await strangerGone;
+  network.heal();
 
   // Delay a–t both ways: a round trip takes at least both delays.
-  network.heal();
   network.delay('a', 't', 200);
   assert.ok((await target.roundTrip('a', 'p4')) >= 390, 'the ping and the pong were each held back');
   network.heal();
+
+  // One way, a→t only: t's ping still reaches a (a answers), and a's pong is what vanishes.
+  network.cutOneWay('a', 't');
+  const oneWay = once(network, 'blackholed');
+  target.sockets.get('a')!.write('one-way\n');
+  assert.deepEqual((await oneWay).slice(0, 2), ['a', 't']);
 });

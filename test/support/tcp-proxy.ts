@@ -79,6 +79,11 @@ export class PeerNetwork extends EventEmitter<PeerNetworkEvents> {
     if (fault === 'drop') for (const c of this.open) if (this.faultOf(c.from, c.to) === 'drop') this.reset(c);
   }
 
+  /** Blackholes only what `from` sends to `to` (requests on its connections, answers on the other's): an asymmetric partition. */
+  cutOneWay(from: string, to: string): void {
+    this.cuts.set(linkKey(from, to), 'blackhole');
+  }
+
   /** Cuts every link of `name`. */
   isolate(name: string, fault: LinkFault = 'blackhole'): void {
     for (const other of this.servers.keys()) if (other !== name) this.cut(name, other, fault);
