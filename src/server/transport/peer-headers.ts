@@ -1,7 +1,10 @@
 /** etcd's peer headers: a member of another cluster is refused by cluster ID. */
 export const CLUSTER_ID_HEADER = 'x-etcd-cluster-id';
 export const FROM_HEADER = 'x-server-from';
-export const RAFT_PATH = '/raft';
+/** One long-lived POST per sending peer, its body a stream of length-prefixed message batches. */
+export const RAFT_STREAM_PATH = '/raft/stream';
+/** How soon the OS probes an idle raft stream's connection, so a vanished peer does not hold it forever. */
+export const PEER_TCP_KEEPALIVE_MS = 10_000;
 export const MEMBERS_PATH = '/members';
 export const LEASE_RENEW_PATH = '/leases/renew';
 export const LEASE_TTL_PATH = '/leases/ttl';

@@ -4,15 +4,10 @@ import { MessageType, type Message, type SnapshotMetadata } from '../../raft/ind
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatId } from '../membership/ids.js';
-import { encodeMessages } from './message-codec.js';
-import { CLUSTER_ID_HEADER, FROM_HEADER, RAFT_PATH, REMOVED_STATUS } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
+import { PeerStream } from './peer-stream.js';
 import { postSnapshot } from './snapshot-stream.js';
 
-/** Messages queued for one peer beyond this are dropped: raft resends what matters. */
-const MAX_QUEUED = 4096;
-const MAX_BATCH = 512;
-const REQUEST_TIMEOUT_MS = 5000;
 /** A snapshot transfer that makes no progress for this long has failed (raft then retries it). */
 const SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
 /** After a failed snapshot transfer to a peer, raft's next MsgSnap to it within this long fails at once: each try copies the whole backend. */
@@ -41,60 +36,47 @@ export interface PeerSenderOptions {
   logger: Logger;
 }
 
-interface PeerQueue {
-  messages: Message[];
-  sending: boolean;
-  failures: number;
-  /** When the current run of delivered requests began. */
-  deliveringSince: number | undefined;
-}
-
 /**
- * Sends raft messages to peers over HTTP(S) POSTs on keep-alive connections: per peer one
- * request in flight, and everything queued meanwhile goes in the next request (batching),
- * so a busy leader's appends stream back to back. A failed request reports the peer
- * unreachable to raft, which then probes instead of pipelining. A MsgSnap goes on its own
- * connection, streamed together with a copy of the backend.
+ * Sends raft messages to peers: per peer one long-lived stream of message batches (see
+ * PeerStream), which reports the peer unreachable to raft when it fails, so raft probes instead
+ * of pipelining. A MsgSnap goes on its own connection, streamed together with a copy of the backend.
  */
 export class PeerSender {
-  private readonly queues = new Map<bigint, PeerQueue>();
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
-  private readonly httpsAgent: https.Agent;
+  private readonly streams = new Map<bigint, PeerStream>();
   private readonly snapshotHttpAgent = new http.Agent();
   private readonly snapshotFailedAt = new Map<bigint, number>();
   private readonly snapshotHttpsAgent: https.Agent;
   private stopped = false;
 
   constructor(private readonly options: PeerSenderOptions) {
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 2, ...(options.tls ?? {}) });
     this.snapshotHttpsAgent = new https.Agent({ ...(options.tls ?? {}) });
   }
 
   send(messages: readonly Message[]): void {
+    // Most Readys carry messages for one or two peers: group them without a map per call.
+    let rest: Message[] = [];
     for (const m of messages) {
-      if (m.type === MessageType.MsgSnap) {
-        this.sendSnapshot(m);
-        continue;
-      }
-      let queue = this.queues.get(m.to);
-      if (!queue) this.queues.set(m.to, (queue = { messages: [], sending: false, failures: 0, deliveringSince: undefined }));
-      if (queue.messages.length >= MAX_QUEUED) {
-        this.options.onUnreachable(m.to);
-        continue;
-      }
-      queue.messages.push(m);
+      if (m.type === MessageType.MsgSnap) this.sendSnapshot(m);
+      else rest.push(m);
     }
-    for (const [id, queue] of this.queues) if (!queue.sending && queue.messages.length > 0) this.flush(id, queue);
+    if (this.stopped) return;
+    while (rest.length > 0) {
+      const to = rest[0]!.to;
+      const mine = rest.filter((m) => m.to === to);
+      rest = rest.length === mine.length ? [] : rest.filter((m) => m.to !== to);
+      this.streamTo(to).send(mine);
+    }
   }
 
-  /** Since when messages to `id` have been delivered without a failure (etcd's ActiveSince); undefined when they are not. */
+  /** Since when the stream to `id` has been accepted (etcd's ActiveSince); undefined while there is none. */
   connectedSince(id: bigint): number | undefined {
-    return this.queues.get(id)?.deliveringSince;
+    return this.streams.get(id)?.connectedSince;
   }
 
   stop(): void {
     this.stopped = true;
-    for (const agent of [this.httpAgent, this.httpsAgent, this.snapshotHttpAgent, this.snapshotHttpsAgent]) agent.destroy();
+    for (const stream of this.streams.values()) stream.stop();
+    for (const agent of [this.snapshotHttpAgent, this.snapshotHttpsAgent]) agent.destroy();
   }
 
   private sendSnapshot(m: Message): void {
@@ -138,65 +120,13 @@ export class PeerSender {
     );
   }
 
-  private flush(id: bigint, queue: PeerQueue): void {
-    if (this.stopped) return;
-    const urls = this.options.peerUrls(id);
-    const url = urls?.[queue.failures % urls.length];
-    if (!url) {
-      queue.messages = [];
-      return;
+  private streamTo(id: bigint): PeerStream {
+    let stream = this.streams.get(id);
+    if (stream === undefined) {
+      const { localId, clusterId, peerUrls, tls, onUnreachable, onRemoved, logger } = this.options;
+      stream = new PeerStream({ peerId: id, localId, clusterId, peerUrls: () => peerUrls(id), tls, onUnreachable: () => onUnreachable(id), onRemoved, logger });
+      this.streams.set(id, stream);
     }
-    const batch = queue.messages.splice(0, MAX_BATCH);
-    queue.sending = true;
-    this.post(url, encodeMessages(batch)).then(
-      () => {
-        queue.failures = 0;
-        queue.deliveringSince ??= Date.now();
-      },
-      (err: unknown) => {
-        queue.deliveringSince = undefined;
-        if (queue.failures++ === 0) this.options.logger.warn('cannot reach peer', { member: formatId(id), url, error: errorMessage(err) });
-        this.options.onUnreachable(id);
-      },
-    ).finally(() => {
-      queue.sending = false;
-      if (queue.messages.length > 0) this.flush(id, queue);
-    });
-  }
-
-  private post(base: string, body: Buffer): Promise<void> {
-    const target = new URL(RAFT_PATH, base);
-    const secure = target.protocol === 'https:';
-    return new Promise<void>((resolve, reject) => {
-      const req = (secure ? https : http).request(
-        target,
-        {
-          method: 'POST',
-          agent: secure ? this.httpsAgent : this.httpAgent,
-          timeout: REQUEST_TIMEOUT_MS,
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-length': body.length,
-            [CLUSTER_ID_HEADER]: formatId(this.options.clusterId()),
-            [FROM_HEADER]: formatId(this.options.localId),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            if (res.statusCode === 204) resolve();
-            else if (res.statusCode === REMOVED_STATUS) {
-              this.options.onRemoved();
-              reject(new Error('this member was removed from the cluster'));
-            } else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').trim()}`));
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    return stream;
   }
 }

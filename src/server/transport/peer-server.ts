@@ -6,11 +6,11 @@ import type { Logger } from '../../util/log.js';
 import type { StoredMember } from '../backend/members.js';
 import { formatId } from '../membership/ids.js';
 import { memberToJson } from '../membership/member-json.js';
-import { decodeMessages } from './message-codec.js';
+import { FrameDecoder } from './frame-codec.js';
 import { EtcdError } from '../../api/etcd-errors.js';
 import { ETCD_ERROR_STATUS } from './leader-forward.js';
 import type { ReconfigChange } from '../membership/strict-reconfig.js';
-import { CLUSTER_ID_HEADER, FROM_HEADER, LEASE_RENEW_PATH, LEASE_TTL_PATH, MEMBER_REMOVED_MESSAGE, REMOVED_STATUS, MEMBER_PROMOTE_PATH, MEMBERS_PATH, RAFT_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
+import { CLUSTER_ID_HEADER, FROM_HEADER, LEASE_RENEW_PATH, LEASE_TTL_PATH, MEMBER_REMOVED_MESSAGE, REMOVED_STATUS, MEMBER_PROMOTE_PATH, MEMBERS_PATH, PEER_TCP_KEEPALIVE_MS, RAFT_STREAM_PATH, RECONFIG_CHECK_PATH, SNAPSHOT_PATH } from './peer-headers.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import { snapshotMessageOf } from './snapshot-stream.js';
 
@@ -33,6 +33,7 @@ export interface PeerServerOptions {
   tls: PeerTlsOptions | undefined;
   /** --peer-client-cert-auth: peers must present a certificate the trusted CA signed. */
   clientCertAuth: boolean;
+  /** The largest message batch frame a raft stream may carry. */
   maxBodyBytes: number;
   logger: Logger;
 }
@@ -44,8 +45,8 @@ export interface PeerListener {
 }
 
 /**
- * The peer listener: POST /raft takes a batch of raft messages (refused with 412 when the
- * sender names another cluster ID), POST /raft/snapshot a MsgSnap with the backend streamed, POST /leases/renew/<id> and /members/promote/<id> run
+ * The peer listener: POST /raft/stream takes a peer's stream of raft message batches (refused
+ * with 412 when the sender names another cluster ID), POST /raft/snapshot a MsgSnap with the backend streamed, POST /leases/renew/<id> and /members/promote/<id> run
  * what a follower forwarded to the leader, GET /members tells a joining member who is in the cluster.
  */
 export async function listenPeer(url: URL, options: PeerServerOptions): Promise<PeerListener> {
@@ -55,6 +56,8 @@ export async function listenPeer(url: URL, options: PeerServerOptions): Promise<
       ? https.createServer({ ...options.tls, requestCert: options.clientCertAuth, rejectUnauthorized: options.clientCertAuth }, handler)
       : http.createServer(handler);
   server.keepAliveTimeout = 60_000;
+  // A raft stream is one request for as long as both members run.
+  server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void =>
       reject(
@@ -89,7 +92,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     return;
   }
   const forwarded = forwardedCall(path ?? '', options);
-  if (req.method !== 'POST' || (path !== RAFT_PATH && path !== SNAPSHOT_PATH && forwarded === undefined)) {
+  if (req.method !== 'POST' || (path !== RAFT_STREAM_PATH && path !== SNAPSHOT_PATH && forwarded === undefined)) {
     res.writeHead(404).end(`no such peer endpoint ${req.method} ${path}\n`);
     return;
   }
@@ -101,7 +104,8 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     return;
   }
   const from = req.headers[FROM_HEADER];
-  if (typeof from === 'string' && /^[0-9a-f]{1,16}$/.test(from) && options.isRemoved(BigInt(`0x${from}`))) {
+  const validFrom = typeof from === 'string' && /^[0-9a-f]{1,16}$/.test(from);
+  if (validFrom && options.isRemoved(BigInt(`0x${from}`))) {
     req.resume();
     res.writeHead(REMOVED_STATUS).end(`${MEMBER_REMOVED_MESSAGE}\n`);
     return;
@@ -121,35 +125,50 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Pe
     receiveSnapshot(req, res, options);
     return;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > options.maxBodyBytes) {
-      res.writeHead(413).end('raft message batch too large\n');
+  if (!validFrom) {
+    req.resume();
+    res.writeHead(400).end(`a raft stream needs the sending member's ID in ${FROM_HEADER}\n`);
+    return;
+  }
+  receiveStream(req, res, BigInt(`0x${from}`), options);
+}
+
+/**
+ * A peer's message stream: accepted with 200 at once, then every frame's batch is stepped as it
+ * completes. The stream ends when it breaks the framing or its sender is removed from the
+ * cluster (the sender then reconnects and is answered 410).
+ */
+function receiveStream(req: http.IncomingMessage, res: http.ServerResponse, from: bigint, options: PeerServerOptions): void {
+  req.socket.setKeepAlive(true, PEER_TCP_KEEPALIVE_MS);
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  res.flushHeaders();
+  const decoder = new FrameDecoder(options.maxBodyBytes);
+  const onData = (chunk: Buffer): void => {
+    let batches: Message[][];
+    try {
+      batches = decoder.push(chunk);
+    } catch (err) {
+      options.logger.warn('ending a peer stream that sent an undecodable frame', { member: formatId(from), error: errorMessage(err) });
+      req.off('data', onData);
+      res.end();
       req.destroy();
       return;
     }
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (res.headersSent) return;
-    let messages: Message[];
-    try {
-      messages = decodeMessages(Buffer.concat(chunks));
-    } catch (err) {
-      res.writeHead(400).end(`${errorMessage(err)}\n`);
+    if (batches.length > 0 && options.isRemoved(from)) {
+      req.off('data', onData);
+      res.end();
       return;
     }
-    try {
-      options.onMessages(messages);
-    } catch (err) {
-      options.logger.warn('cannot step raft messages from a peer', { error: errorMessage(err) });
-      res.writeHead(500).end(`${errorMessage(err)}\n`);
-      return;
+    for (const messages of batches) {
+      try {
+        options.onMessages(messages);
+      } catch (err) {
+        options.logger.warn('cannot step raft messages from a peer', { member: formatId(from), error: errorMessage(err) });
+      }
     }
-    res.writeHead(204).end();
-  });
+  };
+  req.on('data', onData);
+  req.on('end', () => res.end());
 }
 
 function receiveSnapshot(req: http.IncomingMessage, res: http.ServerResponse, options: PeerServerOptions): void {

@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageType, message, type Message } from '../../../src/raft/index.js';
+import { EntryType, MessageType, message, type Message } from '../../../src/raft/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { EtcdError } from '../../../src/api/etcd-errors.js';
 import { checkReconfigOnLeader, promoteOnLeader, renewOnLeader, timeToLiveOnLeader } from '../../../src/server/transport/leader-forward.js';
 import { fetchClusterMembers } from '../../../src/server/transport/fetch-members.js';
 import { PeerSender } from '../../../src/server/transport/peer-sender.js';
-import { listenPeer } from '../../../src/server/transport/peer-server.js';
+import { listenPeer, type PeerServerOptions } from '../../../src/server/transport/peer-server.js';
 import { receiveSnapshotBody } from '../../../src/server/transport/snapshot-stream.js';
-import { tempDir } from '../../support/index.js';
+import { eventually, tempDir } from '../../support/index.js';
 
 const member = { id: 0xa1n, name: 'a', peerUrls: ['http://127.0.0.1:1'], clientUrls: ['http://127.0.0.1:2'], isLearner: false };
 
@@ -25,7 +25,7 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
   let removedReports = 0;
   let wake = (): void => undefined;
   const changed = (): Promise<void> => new Promise((resolve) => (wake = resolve));
-  const listener = await listenPeer(new URL('http://127.0.0.1:0'), {
+  const listenerOptions: PeerServerOptions = {
     clusterId: () => receiverCluster,
     onMessages: (messages) => {
       received.push(...messages);
@@ -56,7 +56,8 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     clientCertAuth: false,
     maxBodyBytes: 1 << 20,
     logger: silentLogger,
-  });
+  };
+  let listener = await listenPeer(new URL('http://127.0.0.1:0'), listenerOptions);
   const sender = new PeerSender({
     localId: 2n,
     clusterId: () => senderCluster,
@@ -86,7 +87,12 @@ async function link(t: { after(fn: () => unknown): void }, receiverCluster: bigi
     sender.stop();
     await listener.close();
   });
-  return { listener, sender, received, unreachable, changed, snapshotsSent, backend, dir, copies, removedReports: () => removedReports };
+  /** Stops the receiving member and starts it again on the same port. */
+  const restartListener = async (): Promise<void> => {
+    await listener.close();
+    listener = await listenPeer(new URL(listener.url), listenerOptions);
+  };
+  return { listener, restartListener, sender, received, unreachable, changed, snapshotsSent, backend, dir, copies, removedReports: () => removedReports };
 }
 
 test('messages sent to a peer one at a time all arrive, in order', async (t) => {
@@ -163,4 +169,45 @@ test('a removed member is answered 410 Gone and learns that it was removed', asy
   sender.send([message({ type: MessageType.MsgHeartbeat, to: 1n, from: 2n, term: 1 })]);
   while (removedReports() === 0) await changed();
   assert.equal(received.length, 0);
+});
+
+test('after the receiving member restarts, the stream reports it unreachable, reconnects and delivers again', async (t) => {
+  const { sender, received, unreachable, changed, restartListener } = await link(t, 7n, 7n);
+  const heartbeat = (commit: number): Message => message({ type: MessageType.MsgHeartbeat, to: 1n, from: 2n, term: 1, commit });
+  sender.send([heartbeat(1)]);
+  await eventually(() => sender.connectedSince(1n) !== undefined, 'the stream to be accepted');
+  const acceptedAt = sender.connectedSince(1n);
+  await restartListener();
+  while (unreachable.length === 0) await changed();
+  assert.equal(sender.connectedSince(1n), undefined);
+  // As raft does, keep sending (heartbeats) until one gets through the new stream.
+  for (let commit = 2; !received.some((m) => m.commit >= 2); commit++) {
+    sender.send([heartbeat(commit)]);
+    await Promise.race([changed(), new Promise((resolve) => setTimeout(resolve, 20))]);
+  }
+  await eventually(() => (sender.connectedSince(1n) ?? 0) >= acceptedAt!, 'the new stream to be accepted');
+});
+
+test('a member removed while its stream is open has the stream ended, and on reconnecting learns that it was removed', async (t) => {
+  const removed: bigint[] = [];
+  const { sender, received, changed, removedReports } = await link(t, 7n, 7n, removed);
+  sender.send([message({ type: MessageType.MsgHeartbeat, to: 1n, from: 2n, term: 1 })]);
+  while (received.length < 1) await changed();
+  removed.push(2n);
+  for (let commit = 1; removedReports() === 0; commit++) {
+    sender.send([message({ type: MessageType.MsgHeartbeat, to: 1n, from: 2n, term: 1, commit })]);
+    await Promise.race([changed(), new Promise((resolve) => setTimeout(resolve, 20))]);
+  }
+  assert.equal(received.length, 1);
+});
+
+test('a batch of many large messages arrives whole: the stream waits for the peer to drain it', async (t) => {
+  const { sender, received, changed } = await link(t, 7n, 7n);
+  // 300 messages of 3 KiB in one send: far past a socket's buffer, under the frame limit in 512-message frames.
+  const sent = Array.from({ length: 300 }, (_, i) =>
+    message({ type: MessageType.MsgApp, to: 1n, from: 2n, term: 1, index: i, entries: [{ type: EntryType.Normal, term: 1, index: i + 1, data: new Uint8Array(3072).fill(i) }] }),
+  );
+  for (let i = 0; i < sent.length; i += 30) sender.send(sent.slice(i, i + 30));
+  while (received.length < sent.length) await changed();
+  assert.deepEqual(received, sent);
 });
