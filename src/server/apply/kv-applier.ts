@@ -353,7 +353,7 @@ export class KvApplier {
 
   /** Whether a request adding about `extraBytes` fits in --quota-backend-bytes. */
   quotaAvailable(extraBytes: number): boolean {
-    return this.backend.size() + extraBytes <= this.quota;
+    return this.backend.recentSize() + extraBytes <= this.quota;
   }
 
   // ---- maintenance ----
