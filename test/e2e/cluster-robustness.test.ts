@@ -1,13 +1,13 @@
 // Issue 4, must-show 2: three members on loopback, every peer link through a proxy of ours;
 // concurrent clients (puts, compare-and-swap txns, linearizable gets, prefix watches) while a
 // seeded schedule kills members (one, or now and then all) with kill -9 and restarts them,
-// pauses them with SIGSTOP/SIGCONT, isolates them through the proxies and slows links. Then:
-// the history is linearizable per key, every watch got every revision once and in order, and
-// every member reports the same HashKV at the same applied index. Frequent raft snapshots make
-// a lagging member catch up by snapshot (the second test pins down a watch across one).
-// STRATA_TEST_SEED replays a schedule's choices (not its timing); STRATA_ROBUSTNESS_MS sets how
-// long the faults run (default 45 s). A failed run keeps logs, history and watch logs in a
-// directory it names.
+// pauses them with SIGSTOP/SIGCONT, isolates them or cuts one direction through the proxies,
+// and slows links. Then: the history is linearizable per key, every watch got every revision
+// once and in order, and every member reports the same HashKV at the same applied index.
+// Frequent raft snapshots make a lagging member catch up by snapshot (the second test pins
+// down a watch across one). STRATA_TEST_SEED replays a schedule's choices (not its timing);
+// STRATA_ROBUSTNESS_MS sets how long the faults run (default 45 s). A failed run keeps logs,
+// history and watch logs in a directory it names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -259,7 +259,7 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
     const onLeader = random() < 0.5;
     const target = members[onLeader ? leader : (leader + 1 + Math.floor(random() * 2)) % 3]!;
     const role = onLeader ? 'leader' : 'follower';
-    const kind = random() < 0.08 ? 'crash-all' : pick(random, ['kill', 'pause', 'isolate', 'slow'] as const);
+    const kind = random() < 0.08 ? 'crash-all' : pick(random, ['kill', 'pause', 'isolate', 'one-way', 'slow'] as const);
     const hold = 1000 + Math.floor(random() * 2500);
     const at = `${((Date.now() - started) / 1000).toFixed(1)}s`;
     switch (kind) {
@@ -296,6 +296,15 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
           }, `the members cut off from leader ${target.name} to elect another`, 20_000).catch((err: Error) => problems.push(err.message));
         }
         await pause(Math.max(0, hold - (Date.now() - cutAt)));
+        network.heal();
+        break;
+      }
+      case 'one-way': {
+        // An asymmetric partition: the target still hears the others, they no longer hear it.
+        const other = members.find((m) => m !== target && random() < 0.5) ?? members.find((m) => m !== target)!;
+        faults.push(`${at} cut ${target.name}->${other.name} one way for ${hold} ms`);
+        network.cutOneWay(target.name, other.name);
+        await pause(hold);
         network.heal();
         break;
       }
