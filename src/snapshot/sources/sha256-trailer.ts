@@ -31,10 +31,17 @@ export class TrailerHasher {
 
   update(chunk: Buffer): void {
     this.bytes += chunk.length;
-    const joined = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
-    const cut = Math.max(0, joined.length - SHA256_TRAILER_BYTES);
-    this.hash.update(joined.subarray(0, cut));
-    this.tail = Buffer.from(joined.subarray(cut));
+    // Only the held-back tail is ever copied: joining it to each chunk copied the whole stream.
+    if (chunk.length < SHA256_TRAILER_BYTES) {
+      const joined = Buffer.concat([this.tail, chunk]);
+      const cut = Math.max(0, joined.length - SHA256_TRAILER_BYTES);
+      this.hash.update(joined.subarray(0, cut));
+      this.tail = Buffer.from(joined.subarray(cut));
+      return;
+    }
+    this.hash.update(this.tail);
+    this.hash.update(chunk.subarray(0, chunk.length - SHA256_TRAILER_BYTES));
+    this.tail = Buffer.from(chunk.subarray(chunk.length - SHA256_TRAILER_BYTES));
   }
 
   /** The hash of the bytes before the trailer (hex), given how many bytes the file holds. */
