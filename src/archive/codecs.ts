@@ -17,7 +17,11 @@ export const CODEC_NAMES: readonly CodecName[] = ['zstd-napi', 'node-zlib', 'zst
 export const MIN_LEVEL = 1;
 /** Above 19 zstd's window grows to 128 MiB, which a reader would have to hold in memory. */
 export const MAX_LEVEL = 19;
-export const DEFAULT_LEVEL = 3;
+/**
+ * Level 1: on Kubernetes-like JSON it compresses an etcd image to 0.34x against level 3's 0.32x
+ * for about two thirds of the CPU, and compression is most of a save's CPU.
+ */
+export const DEFAULT_LEVEL = 1;
 
 export interface ZstdCodec {
   readonly name: CodecName;

@@ -39,7 +39,7 @@ export interface ArchiveRecord {
 
 export interface ArchiveWriterOptions {
   manifest: ManifestInput;
-  /** zstd level, 1..19 (default 3); lowered with a warning where the codec cannot reach it. */
+  /** zstd level, 1..19 (default 1); lowered with a warning where the codec cannot reach it. */
   level?: number;
   codec?: CodecName;
   /** Size at which chunk entries are closed (default 4 MiB). */

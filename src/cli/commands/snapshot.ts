@@ -104,7 +104,7 @@ export function registerSnapshotCommands(program: Command): void {
       .option('--data-dir <dir>', 'read a bundled server\'s data dir instead of the API (read-only; the server may run)')
       .addOption(new Option('--method <method>', 'snapshot: Maintenance.Snapshot; range: a logical read through Range (no admin right, --prefix)').choices(['snapshot', 'range']).default('snapshot'))
       .option('--prefix <prefix>', 'with --method range: only keys under this prefix')
-      .option('--level <n>', 'zstd level 1..19 (default 3)', parseLevel)
+      .option('--level <n>', 'zstd level 1..19 (default 1)', parseLevel)
       .option('--json', 'print one JSON summary line at the end'),
   ).action(
     action(async (dest: string, opts: Record<string, unknown>, cmd: Command) => {
