@@ -95,7 +95,24 @@ export async function startProxiedCluster(
     }),
   );
   const cluster = initialCluster(ports);
-  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, extraArgs, onSpawn: proxiedSpawn(network, p) })));
+  const spawned: RunningProcess[] = [];
+  const started = await Promise.allSettled(
+    ports.map((p) => {
+      const tellProxies = proxiedSpawn(network, p);
+      const onSpawn = (running: RunningProcess): void => {
+        spawned.push(running);
+        tellProxies(running);
+      };
+      return startMember(p, { root, cluster, state: 'new', token, extraArgs, onSpawn });
+    }),
+  );
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    // The members that did start must not outlive the test (nobody else holds them).
+    await Promise.all(spawned.map((running) => running.stop('SIGKILL')));
+    throw failed.reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<ClusterMember>).value);
 }
 
 /** Tells the proxies which process is `member` now. */
