@@ -31,6 +31,7 @@ import {
   type KvCompare,
   type KvInput,
   type KvOutput,
+  type RunningProcess,
   type WatchLog,
 } from '../support/index.js';
 import { initialCluster, proxiedSpawn, startMember, startProxiedCluster, type ClusterMember } from './strata-cluster.js';
@@ -245,8 +246,13 @@ test(`three proxied members under kill -9, SIGSTOP and partitions stay lineariza
   const problems: string[] = [];
   let stopping = false;
   const restart = async (m: ClusterMember): Promise<void> => {
-    const again = await startMember(m, { root: root.path, cluster, state: 'new', token: TOKEN, extraArgs: SNAPSHOT_ARGS, onSpawn: proxiedSpawn(network, m) });
-    m.running = again.running;
+    const tellProxies = proxiedSpawn(network, m);
+    // Held at once, so cleanup stops a member that never got ready too.
+    const onSpawn = (running: RunningProcess): void => {
+      m.running = running;
+      tellProxies(running);
+    };
+    await startMember(m, { root: root.path, cluster, state: 'new', token: TOKEN, extraArgs: SNAPSHOT_ARGS, onSpawn });
   };
   const crash = async (m: ClusterMember): Promise<void> => {
     const ended = await m.running!.stop('SIGKILL');
