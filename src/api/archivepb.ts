@@ -31,12 +31,18 @@ export interface ArchiveAuth {
 }
 
 export function encodeArchiveRecord(main: number, sub: number, tombstone: boolean, kvBytes: Uint8Array): Buffer {
-  return new ProtoWriter()
-    .optionalNumber(1, main)
-    .optionalNumber(2, sub)
-    .optionalBool(3, tombstone)
-    .optionalBytes(4, kvBytes)
-    .finish();
+  return Buffer.concat([archiveRecordHead(main, sub, tombstone, kvBytes.length), kvBytes]);
+}
+
+/**
+ * An archive record's bytes up to its KeyValue: fields 1-3 and field 4's tag and length (the
+ * KeyValue is the last field). Followed by the `kvLength` KeyValue bytes it is exactly
+ * encodeArchiveRecord's output, so a writer can copy the value once, straight into its chunk.
+ */
+export function archiveRecordHead(main: number, sub: number, tombstone: boolean, kvLength: number): Buffer {
+  const w = new ProtoWriter().optionalNumber(1, main).optionalNumber(2, sub).optionalBool(3, tombstone);
+  if (kvLength !== 0) w.tag(4, WireType.bytes).uvarint(kvLength);
+  return w.finish();
 }
 
 export function decodeArchiveRecord(buf: Buffer, what = 'archive record'): RawArchiveRecord {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import {
+  archiveRecordHead,
   delimiterFor,
   encodeArchiveAuth,
   encodeArchiveLease,
-  encodeArchiveRecord,
   type ArchiveAuth,
   type ArchiveLease,
 } from '../api/archivepb.js';
@@ -57,6 +57,8 @@ export interface ArchiveWriteSummary {
 }
 
 type Phase = 'records' | 'leases' | 'auth' | 'closed';
+/** Beyond chunkBytes, for the message that closes a chunk (etcd values are mostly well below this). */
+const CHUNK_HEADROOM = 64 * 1024;
 const phaseOrder: Phase[] = ['records', 'leases', 'auth', 'closed'];
 
 /** Hashes and counts the compressed bytes on their way out. */
@@ -94,8 +96,9 @@ export class ArchiveWriter {
   private readonly tally: ContentTally;
   private readonly entries: Record<string, string> = {};
   private readonly chunkIndex: Record<ChunkKind, number> = { records: 0, leases: 0 };
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
+  /** The open chunk entry: `chunkUsed` bytes of `chunk` are filled. */
+  private chunk = Buffer.alloc(0);
+  private chunkUsed = 0;
   private phase: Phase = 'records';
   private queue: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
@@ -127,21 +130,22 @@ export class ArchiveWriter {
   writeRecord(record: ArchiveRecord): Promise<void> {
     this.enterPhase('records', 'a record');
     const kvBytes = record.kvBytes ?? encodeKeyValue(record.kv);
-    const encoded = encodeArchiveRecord(record.main, record.sub, record.tombstone, kvBytes);
-    if (encoded.length > MAX_ENTRY_BYTES) {
+    const head = archiveRecordHead(record.main, record.sub, record.tombstone, kvBytes.length);
+    const length = head.length + kvBytes.length;
+    if (length > MAX_ENTRY_BYTES) {
       throw new StrataError(
         'STRATA_ARCHIVE_RECORD_TOO_LARGE',
-        `Cannot archive revision ${record.main}_${record.sub}: its value is ${encoded.length} bytes, above the archive's ${MAX_ENTRY_BYTES}-byte record limit`,
+        `Cannot archive revision ${record.main}_${record.sub}: its value is ${length} bytes, above the archive's ${MAX_ENTRY_BYTES}-byte record limit`,
       );
     }
     this.tallied(() => this.tally.addRecord(record.main, record.sub, record.tombstone, record.kv, kvBytes));
-    return this.append('records', encoded);
+    return this.append('records', [head, kvBytes]);
   }
 
   writeLease(lease: ArchiveLease): Promise<void> {
     this.enterPhase('leases', 'a lease');
     this.tally.addLease();
-    return this.append('leases', encodeArchiveLease(lease));
+    return this.append('leases', [encodeArchiveLease(lease)]);
   }
 
   writeAuth(auth: ArchiveAuth): Promise<void> {
@@ -208,23 +212,41 @@ export class ArchiveWriter {
     }
   }
 
-  private append(kind: ChunkKind, message: Buffer): Promise<void> {
-    const delimiter = delimiterFor(message.length);
-    this.parts.push(delimiter, message);
-    this.partsBytes += delimiter.length + message.length;
+  /** Adds one length-delimited message, given in pieces, to the open chunk. */
+  private append(kind: ChunkKind, message: Uint8Array[]): Promise<void> {
+    let length = 0;
+    for (const piece of message) length += piece.length;
+    const delimiter = delimiterFor(length);
+    this.reserve(delimiter.length + length);
+    for (const piece of [delimiter, ...message]) {
+      this.chunk.set(piece, this.chunkUsed);
+      this.chunkUsed += piece.length;
+    }
     // Resolving at once lets the source fill the next chunk while the last one compresses.
-    if (this.partsBytes < this.chunkBytes) return Promise.resolve();
+    if (this.chunkUsed < this.chunkBytes) return Promise.resolve();
     return this.flushChunk(kind);
+  }
+
+  /**
+   * Room for `bytes` more in the open chunk. The chunk closes once it reaches chunkBytes, so its
+   * last message runs over: a little headroom saves regrowing (copying) nearly every chunk.
+   */
+  private reserve(bytes: number): void {
+    const needed = this.chunkUsed + bytes;
+    if (needed <= this.chunk.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(needed, this.chunkBytes + CHUNK_HEADROOM));
+    this.chunk.copy(grown, 0, 0, this.chunkUsed);
+    this.chunk = grown;
   }
 
   /** Queues the open chunk as an entry of the current phase's kind. */
   private flushChunk(kind: ChunkKind | undefined = this.phase === 'leases' ? 'leases' : 'records'): Promise<void> {
-    if (this.parts.length === 0) return this.queue;
-    const parts = this.parts;
-    this.parts = [];
-    this.partsBytes = 0;
+    if (this.chunkUsed === 0) return this.queue;
+    const body = this.chunk.subarray(0, this.chunkUsed);
+    this.chunk = Buffer.alloc(0);
+    this.chunkUsed = 0;
     const name = chunkEntryName(kind, this.chunkIndex[kind]++);
-    return this.enqueue(() => this.writeEntry(name, [Buffer.concat(parts)]));
+    return this.enqueue(() => this.writeEntry(name, [body]));
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
