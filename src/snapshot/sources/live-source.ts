@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ArchiveReader, idToHex } from '../../archive/index.js';
 import { IntegrityError, StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
@@ -86,27 +84,37 @@ async function passThrough(rest: AsyncIterator<Buffer>, member: PickedMember, op
 /** etcd sends its image in messages of 32 KiB or less; one write per message cost about 1 s per 400 MB. */
 const SPOOL_WRITE_BYTES = 1024 * 1024;
 
-/** Joins the stream into writes of `bytes`, each hashed on its way (the main thread idles while etcd sends). */
-async function* coalesce(source: AsyncIterator<Buffer>, bytes: number, hasher: TrailerHasher, onReceived?: (bytes: number) => void): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let held = 0;
-  let received = 0;
-  for (let next = await source.next(); next.done !== true; next = await source.next()) {
-    parts.push(next.value);
-    held += next.value.length;
-    received += next.value.length;
-    onReceived?.(received);
-    if (held < bytes) continue;
-    const joined = Buffer.concat(parts, held);
-    hasher.update(joined);
-    yield joined;
-    parts = [];
-    held = 0;
+/**
+ * Writes the stream to `path` in gathered writes of about `bytes` (writev, so the messages are
+ * not copied into one buffer first), hashing each message on its way: the main thread idles
+ * while etcd sends.
+ */
+async function spoolTo(path: string, source: AsyncIterator<Buffer>, bytes: number, hasher: TrailerHasher, onReceived?: (bytes: number) => void): Promise<void> {
+  const file = await open(path, 'wx', 0o600);
+  try {
+    let parts: Buffer[] = [];
+    let held = 0;
+    let received = 0;
+    const flush = async (): Promise<void> => {
+      for (let written = 0; written < held; ) {
+        const { bytesWritten } = await file.writev(written === 0 ? parts : [Buffer.concat(parts).subarray(written)]);
+        written += bytesWritten;
+      }
+      parts = [];
+      held = 0;
+    };
+    for (let next = await source.next(); next.done !== true; next = await source.next()) {
+      hasher.update(next.value);
+      parts.push(next.value);
+      held += next.value.length;
+      received += next.value.length;
+      onReceived?.(received);
+      if (held >= bytes) await flush();
+    }
+    await flush();
+  } finally {
+    await file.close();
   }
-  if (held === 0) return;
-  const joined = Buffer.concat(parts, held);
-  hasher.update(joined);
-  yield joined;
 }
 
 async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
@@ -115,7 +123,7 @@ async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember,
   try {
     options.logger.info('the server streams a bbolt image: spooling it to a temporary file', { endpoint: member.endpoint });
     const hasher = new TrailerHasher();
-    await pipeline(coalesce(rest, SPOOL_WRITE_BYTES, hasher, options.onReceived), createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+    await spoolTo(spool, rest, SPOOL_WRITE_BYTES, hasher, options.onReceived);
     const image = await openEtcdSnapshot(spool, { name: `Maintenance.Snapshot of ${member.endpoint}`, contentSha256: hasher.digest() });
     if (image.sha256 === undefined) {
       await image.close();
