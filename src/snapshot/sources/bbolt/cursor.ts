@@ -62,7 +62,9 @@ export class BucketWalker {
       }
       return;
     }
-    yield* this.visit(bucket, bucket.root, undefined, undefined, 0, claimed, inOrder);
+    // Leaves come up the recursion whole: an element passed through every level's yield cost a
+    // promise per level per entry.
+    for await (const leaf of this.visit(bucket, bucket.root, undefined, undefined, 0, claimed, inOrder)) yield* leaf;
   }
 
   /** The bucket's last entry, by the rightmost path only. */
@@ -112,7 +114,7 @@ export class BucketWalker {
     depth: number,
     visited: Set<number>,
     inOrder: (key: Buffer, node: NodeView) => void,
-  ): AsyncGenerator<LeafElement> {
+  ): AsyncGenerator<LeafElement[]> {
     const node = await this.node(bucket, id, depth, visited);
     const inRange = (key: Buffer): void => {
       if ((lower !== undefined && Buffer.compare(key, lower) < 0) || (upper !== undefined && Buffer.compare(key, upper) >= 0)) {
@@ -121,11 +123,12 @@ export class BucketWalker {
     };
     if (node.flags === PageFlag.leaf) {
       if (node.count === 0 && depth > 0) this.fail(`${node.where} of bucket '${bucket.name}' is an empty leaf below the root`);
-      for (const element of leafElements(node, this.fail)) {
+      const elements = leafElements(node, this.fail);
+      for (const element of elements) {
         inRange(element.key);
         inOrder(element.key, node);
-        yield element;
       }
+      yield elements;
       return;
     }
     const children = branchElements(node, this.fail);
