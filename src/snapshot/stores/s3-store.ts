@@ -21,11 +21,13 @@ export interface S3StoreOptions extends S3ClientOptions {
   sse?: 'AES256' | 'aws:kms' | undefined;
   sseKmsKeyId?: string | undefined;
   logger?: Logger | undefined;
-  /** Bytes per multipart part (S3's minimum is 5 MiB); default 8 MiB, so up to 80 GiB in 10,000 parts. */
+  /** Bytes per multipart part (S3's minimum is 5 MiB); default 5 MiB, so up to 48 GiB in 10,000 parts (an archive is smaller than its etcd image, and etcd recommends at most 8 GiB). */
   partSize?: number | undefined;
   /**
-   * Parts in flight at once; default 2. lib-storage re-concatenates parts and the garbage lags,
-   * so measured memory is about 5 × partSize × queueSize: +80 MiB RSS with the defaults.
+   * Parts in flight at once; default 1. lib-storage re-concatenates parts and the garbage lags,
+   * so measured memory is about 5 × partSize × queueSize (+80 MiB RSS with 2 parts of 8 MiB put a
+   * 1 GiB save over 200 MiB). One part in flight plus one part buffered ahead of the uploader
+   * (see startUpload) keeps the archive flowing while a part uploads.
    */
   queueSize?: number | undefined;
   /** Pending uploads and uncommitted archives older than this are swept before a save. Default 24 h. */
@@ -83,8 +85,8 @@ export class S3Store implements SnapshotStore {
         ...(this.options.sse !== undefined ? { ServerSideEncryption: this.options.sse } : {}),
         ...(this.options.sseKmsKeyId !== undefined ? { SSEKMSKeyId: this.options.sseKmsKeyId } : {}),
       },
-      partSize: this.options.partSize ?? 8 * MiB,
-      queueSize: this.options.queueSize ?? 2,
+      partSize: this.options.partSize ?? 5 * MiB,
+      queueSize: this.options.queueSize ?? 1,
       logger: this.logger,
       errors: this.context('write', formatS3Url(this.where.bucket, key)),
     };

@@ -32,6 +32,11 @@ class HashingPassThrough extends Transform {
   readonly hash = createHash('sha256');
   ended = false;
 
+  /** Holds up to `ahead` bytes for the uploader, so the archive is produced while a part uploads. */
+  constructor(ahead: number) {
+    super({ readableHighWaterMark: ahead });
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     callback(null, chunk);
@@ -59,7 +64,7 @@ async function deleteObjectQuietly(target: S3Target, key: string): Promise<void>
  */
 export function startUpload(target: S3Target): StoreWriter {
   let state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
-  const stream = new HashingPassThrough();
+  const stream = new HashingPassThrough(target.partSize);
   // Failures reach the caller through its own pipeline and through commit(); this listener only
   // keeps a writer destroyed while nobody is piping into it from crashing the process.
   stream.on('error', () => undefined);
