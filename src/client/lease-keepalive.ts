@@ -51,7 +51,7 @@ export class LeaseKeeper {
   }
 
   private async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped; ) {
+    for (let attempt = 0; !this.stopped && !this.transport.isClosed; ) {
       const renewedBefore = this.renewals;
       await this.session();
       if (this.stopped) return;

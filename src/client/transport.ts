@@ -42,6 +42,11 @@ export class Transport {
     this.connections = settings.endpoints.map((endpoint) => new Connection(endpoint, settings));
   }
 
+  /** Once closed, streams made on this transport stop reconnecting. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get endpoints(): readonly Endpoint[] {
     return this.settings.endpoints;
   }

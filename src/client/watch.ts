@@ -158,7 +158,7 @@ export class WatchStream {
   private async open(): Promise<void> {
     this.connecting = true;
     try {
-      for (let attempt = 0; !this.closed; attempt++) {
+      for (let attempt = 0; !this.closed && !this.transport.isClosed; attempt++) {
         try {
           const connection = await this.transport.connect(Date.now() + this.transport.settings.requestTimeoutMs, this.abort.signal);
           if (this.closed) return;
