@@ -95,16 +95,26 @@ function decodeEntry(buf: Buffer): Entry {
 
 function decodeMessage(buf: Buffer): Message {
   const r = new ProtoReader(buf, 'raft message');
-  const fields: { -readonly [K in keyof Message]?: Message[K] } = {};
-  const entries: Entry[] = [];
+  // Plain locals and one object literal: a leader decodes a response per append per follower.
   let type = 0;
+  let to = 0n;
+  let from = 0n;
+  let term = 0;
+  let logTerm = 0;
+  let index = 0;
+  const entries: Entry[] = [];
+  let commit = 0;
+  let snapshot: Snapshot | undefined;
+  let reject = false;
+  let rejectHint = 0;
+  let context: Uint8Array | undefined;
   while (!r.done) {
     const [field, wire] = r.tag();
     if (wire === WireType.bytes) {
       const bytes = r.bytes();
       if (field === F.entries) entries.push(decodeEntry(bytes));
-      else if (field === F.context) fields.context = new Uint8Array(bytes);
-      else if (field === F.snapshot) fields.snapshot = decodeSnapshot(bytes);
+      else if (field === F.context) context = new Uint8Array(bytes);
+      else if (field === F.snapshot) snapshot = decodeSnapshot(bytes);
       continue;
     }
     if (wire !== WireType.varint) {
@@ -113,18 +123,20 @@ function decodeMessage(buf: Buffer): Message {
     }
     switch (field) {
       case F.type: type = r.uvarint(); break;
-      case F.to: fields.to = BigInt.asUintN(64, r.int64()); break;
-      case F.from: fields.from = BigInt.asUintN(64, r.int64()); break;
-      case F.term: fields.term = r.uvarint(); break;
-      case F.logTerm: fields.logTerm = r.uvarint(); break;
-      case F.index: fields.index = r.uvarint(); break;
-      case F.commit: fields.commit = r.uvarint(); break;
-      case F.reject: fields.reject = r.uvarint() !== 0; break;
-      case F.rejectHint: fields.rejectHint = r.uvarint(); break;
+      case F.to: to = BigInt.asUintN(64, r.int64()); break;
+      case F.from: from = BigInt.asUintN(64, r.int64()); break;
+      case F.term: term = r.uvarint(); break;
+      case F.logTerm: logTerm = r.uvarint(); break;
+      case F.index: index = r.uvarint(); break;
+      case F.commit: commit = r.uvarint(); break;
+      case F.reject: reject = r.uvarint() !== 0; break;
+      case F.rejectHint: rejectHint = r.uvarint(); break;
       default: r.skip(wire);
     }
   }
-  return message({ ...fields, type: type as MessageType, entries });
+  const m = message({ type: type as MessageType, to, from, term, logTerm, index, entries, commit, reject, rejectHint });
+  if (context === undefined && snapshot === undefined) return m;
+  return { ...m, ...(context === undefined ? {} : { context }), ...(snapshot === undefined ? {} : { snapshot }) };
 }
 
 export function decodeMessages(buf: Buffer): Message[] {

@@ -14,6 +14,9 @@ import { CLUSTER_ID_HEADER, FROM_HEADER, LEASE_RENEW_PATH, LEASE_TTL_PATH, MEMBE
 import type { PeerTlsOptions } from './peer-tls.js';
 import { snapshotMessageOf } from './snapshot-stream.js';
 
+/** How often an open raft stream asks whether its sender was removed from the cluster. */
+const REMOVAL_CHECK_MS = 1000;
+
 export interface PeerServerOptions {
   clusterId: () => bigint;
   onMessages: (messages: Message[]) => void;
@@ -143,6 +146,8 @@ function receiveStream(req: http.IncomingMessage, res: http.ServerResponse, from
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   res.flushHeaders();
   const decoder = new FrameDecoder(options.maxBodyBytes);
+  // Just checked, when the stream was accepted.
+  let removalCheckedAt = Date.now();
   const onData = (chunk: Buffer): void => {
     let batches: Message[][];
     try {
@@ -154,10 +159,14 @@ function receiveStream(req: http.IncomingMessage, res: http.ServerResponse, from
       req.destroy();
       return;
     }
-    if (batches.length > 0 && options.isRemoved(from)) {
-      req.off('data', onData);
-      res.end();
-      return;
+    // Whether the sender was removed is a backend query: asked once in a while, not per chunk.
+    if (batches.length > 0 && Date.now() - removalCheckedAt >= REMOVAL_CHECK_MS) {
+      removalCheckedAt = Date.now();
+      if (options.isRemoved(from)) {
+        req.off('data', onData);
+        res.end();
+        return;
+      }
     }
     for (const messages of batches) {
       try {
