@@ -40,14 +40,22 @@ export class ProtoWriter {
 
   /** An int64 varint as protobuf writes it (negative values as 10-byte two's complement). */
   int64(value: bigint): this {
-    let v = value < 0n ? value + TWO_64 : value;
+    const v = value < 0n ? value + TWO_64 : value;
     if (v < 0n || v >= TWO_64) throw new RangeError(`int64 out of range: ${value}`);
     this.ensure(10);
-    while (v >= 0x80n) {
-      this.scratch[this.used++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
+    // In two number halves (low 28 bits, high 36): BigInt steps per 7 bits showed in raft's peer traffic.
+    let lo = Number(v & 0xfff_ffffn);
+    let hi = Number(v >> 28n);
+    if (hi === 0) return this.uvarint(lo);
+    for (let i = 0; i < 4; i++) {
+      this.scratch[this.used++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
     }
-    this.scratch[this.used++] = Number(v);
+    while (hi >= 0x80) {
+      this.scratch[this.used++] = (hi % 0x80) | 0x80;
+      hi = Math.floor(hi / 0x80);
+    }
+    this.scratch[this.used++] = hi;
     return this;
   }
 
@@ -120,17 +128,19 @@ export class ProtoReader {
   }
 
   int64(): bigint {
-    let result = 0n;
-    let shift = 0n;
+    // In two number halves (low 28 bits, the rest), joined once: see ProtoWriter.int64.
+    let lo = 0;
+    let hi = 0;
+    let scale = 1;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.buf.length) this.fail('truncated varint');
       const b = this.buf[this.pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) {
-        result &= TWO_64 - 1n;
-        return result >= 1n << 63n ? result - TWO_64 : result;
+      if (i < 4) lo |= (b & 0x7f) << (7 * i);
+      else {
+        hi += (b & 0x7f) * scale;
+        scale *= 0x80;
       }
-      shift += 7n;
+      if (b < 0x80) return BigInt.asIntN(64, (BigInt(hi) << 28n) | BigInt(lo));
     }
     return this.fail('varint longer than 10 bytes');
   }
