@@ -190,3 +190,17 @@ test('skipToTrailer reads the trailer without decoding records, still checking e
   const attempt = ArchiveReader.open([corrupt], { label: 'c' }).then((r) => r.skipToTrailer());
   await assert.rejects(attempt, /^IntegrityError: Cannot read snapshot 'c': entry records\/000001.pb: SHA-256 mismatch$/);
 });
+
+test(`records larger than a chunk and its headroom round-trip, each closing its chunk (seed ${SEED})`, async () => {
+  const history = generateHistory(SEED, { revisions: 40, keys: 10, valueBytes: 150_000, compactAt: 0, leases: 2 });
+  const { bytes, summary } = await writeArchive(history, { chunkBytes: 16 * 1024 });
+  const reader = await ArchiveReader.open([bytes], { checkMvcc: true, expectedSha256: summary.sha256 });
+  const read: ReadRecord[] = [];
+  for await (const record of reader.records()) read.push(record);
+  const result = await reader.finish();
+  assert.equal(read.length, history.records.length, `seed ${SEED}`);
+  read.forEach((got, i) => assert.ok(got.kvBytes.equals(encodeKeyValue(history.records[i]!.kv)), `seed ${SEED}, record ${i}`));
+  const chunks = Object.keys(result.trailer.entries).filter((n) => n.startsWith('records/')).length;
+  assert.ok(chunks >= history.records.filter((r) => !r.tombstone).length, `seed ${SEED}: ${chunks} chunks`);
+  assert.deepEqual(result.trailer.hashKV, { hash: directHashKv(history), revision: history.revision, compactRevision: history.compactRevision });
+});
