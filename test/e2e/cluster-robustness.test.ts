@@ -434,9 +434,7 @@ test('a watch on a member that catches up by raft snapshot keeps delivering ever
   const network = new PeerNetwork();
   const members = await startProxiedCluster(['s1', 's2', 's3'], root.path, 'snapshot-watch', network, SNAPSHOT_ARGS);
   const clients = members.map((m) => new EtcdClient({ endpoints: [m.clientUrl], requestTimeoutMs: 5000 }));
-  let stream: ReturnType<EtcdClient['watchStream']> | undefined;
   t.after(async () => {
-    stream?.close();
     for (const c of clients) c.close();
     await Promise.all(members.map((m) => m.running?.stop('SIGKILL')));
     await network.close();
@@ -453,7 +451,8 @@ test('a watch on a member that catches up by raft snapshot keeps delivering ever
   const start = Number((await writer.put({ key: `${PREFIX}first`, value: 'x' })).header!.revision) + 1;
   await eventually(async () => Number((await clients[lagging]!.status()).header!.revision) >= start - 1, 'the follower to apply the first write');
 
-  stream = clients[lagging]!.watchStream();
+  const stream = clients[lagging]!.watchStream();
+  t.after(() => stream.close());
   const delivered: number[] = [];
   const watch = stream.watch({ key: PREFIX, range_end: '/robust0', start_revision: String(start) });
   await new Promise((resolve) => watch.once('created', resolve));
