@@ -16,6 +16,7 @@ import {
   readPageHeader,
   type BboltMeta,
 } from './format.js';
+import { PageSet } from './page-set.js';
 import { PageStore, readExactly, type Fail } from './page-store.js';
 
 export type { BucketRef } from './cursor.js';
@@ -196,7 +197,7 @@ export class BboltDb {
    * every page must be one or the other.
    */
   async check(): Promise<BboltCheck> {
-    const claimed = new Set<number>();
+    const claimed = new PageSet(this.pageCount);
     let keys = 0;
     const walk = async (bucket: BucketRef): Promise<void> => {
       for await (const entry of this.walker.entries(bucket, claimed)) {
@@ -205,7 +206,7 @@ export class BboltDb {
       }
     };
     await walk(this.root);
-    const usedPages = [...claimed].sort((a, b) => a - b);
+    const usedPages = claimed.ids();
     if (this.freelist === undefined) return { usedPages, freePages: undefined, keys };
     const freelistId = Number(this.meta.freelistPgid);
     const freelistPage = await this.store.page(freelistId);

@@ -1,6 +1,7 @@
 import { branchElements, leafElements, type LeafElement, type NodeView } from './elements.js';
 import { BUCKET_HEADER_SIZE, PAGE_HEADER_SIZE, PageFlag, pageKind, readPageHeader } from './format.js';
 import type { Fail, PageStore } from './page-store.js';
+import { PageSet } from './page-set.js';
 
 /** A bucket found in its parent: its root page, or its inline page (root 0). */
 export interface BucketRef {
@@ -46,7 +47,7 @@ export class BucketWalker {
   ) {}
 
   /** `claimed` collects the pages walked; a page met twice, here or in an earlier walk sharing the set, is damage. */
-  async *entries(bucket: BucketRef, claimed = new Set<number>()): AsyncGenerator<LeafElement> {
+  async *entries(bucket: BucketRef, claimed = new PageSet(this.store.pageCount)): AsyncGenerator<LeafElement> {
     let last: Buffer | undefined;
     const inOrder = (key: Buffer, node: NodeView): void => {
       if (last !== undefined && Buffer.compare(key, last) <= 0) {
@@ -70,7 +71,7 @@ export class BucketWalker {
   /** The bucket's last entry, by the rightmost path only. */
   async lastEntry(bucket: BucketRef): Promise<LeafElement | undefined> {
     if (bucket.inline !== undefined) return leafElements(this.inlineNode(bucket, bucket.inline), this.fail).at(-1);
-    const visited = new Set<number>();
+    const visited = new PageSet(this.store.pageCount);
     let depth = 0;
     let node = await this.node(bucket, bucket.root, depth, visited);
     while (node.flags === PageFlag.branch) {
@@ -91,7 +92,7 @@ export class BucketWalker {
     return { where, flags: header.flags, count: header.count, buf: value, base: BUCKET_HEADER_SIZE, fit: { inline: true } };
   }
 
-  private async node(bucket: BucketRef, id: number, depth: number, visited: Set<number>): Promise<NodeView> {
+  private async node(bucket: BucketRef, id: number, depth: number, visited: PageSet): Promise<NodeView> {
     if (depth > MAX_DEPTH) this.fail(`bucket '${bucket.name}' is deeper than ${MAX_DEPTH} levels at page ${id}: its pages form a cycle`);
     if (id < 2) this.fail(`bucket '${bucket.name}' points to page ${id}, a meta page`);
     const page = await this.store.page(id);
@@ -112,7 +113,7 @@ export class BucketWalker {
     lower: Buffer | undefined,
     upper: Buffer | undefined,
     depth: number,
-    visited: Set<number>,
+    visited: PageSet,
     inOrder: (key: Buffer, node: NodeView) => void,
   ): AsyncGenerator<LeafElement[]> {
     const node = await this.node(bucket, id, depth, visited);
