@@ -23,8 +23,8 @@ test('a directory store writes <name>.part 0600, then the final name and a sha25
   const name = snapshotName('cdf818194e3a8c32', new Date('2026-01-02T03:04:05.678Z'), 120);
   assert.equal(name, 'cdf818194e3a8c32-20260102T030405Z-r120.tar.zst');
   const writer = await store.createWriter(name);
-  writer.stream.write(Buffer.from('partial'));
-  await new Promise((resolve) => setImmediate(resolve));
+  // The write's callback comes once the bytes are in the file, so the file is open by then.
+  await new Promise<void>((resolve, reject) => writer.stream.write(Buffer.from('partial'), (err) => (err ? reject(err) : resolve())));
   assert.deepEqual(readdirSync(dir), [`${name}.part`]);
   assert.equal(statSync(join(dir, `${name}.part`)).mode & 0o777, 0o600);
   writer.stream.end(Buffer.from(' and the rest'));
