@@ -1,5 +1,5 @@
 // Runs one command to the end as a child process and measures it: wall time, and for a node
-// child (bin/strata) its peak RSS through the peak-rss preload.
+// child (bin/strata) its peak RSS and CPU time through the peak-rss preload.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ export interface Measured {
   seconds: number;
   /** Peak RSS in MiB; undefined for a program that is not node. */
   maxRssMiB?: number;
+  /** User + system CPU seconds of a node child (with `rss`): steadier than wall time on a busy machine. */
+  cpuSeconds?: number;
   stdout: string;
   stderr: string;
 }
@@ -47,7 +49,11 @@ export async function measure(command: string, args: readonly string[], options:
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
     const result: Measured = { seconds, stdout, stderr };
-    if (options.rss === true) result.maxRssMiB = Number(readFileSync(rssFile, 'utf8').trim()) / 1024;
+    if (options.rss === true) {
+      const [maxRss = NaN, user = NaN, system = NaN] = readFileSync(rssFile, 'utf8').trim().split(' ').map(Number);
+      result.maxRssMiB = maxRss / 1024;
+      result.cpuSeconds = (user + system) / 1e6;
+    }
     return result;
   } finally {
     unregister?.();
