@@ -76,7 +76,7 @@ test('etcdctl against a three-member strata cluster: members, status, replicatio
     added = result.stdout;
     return result.code === 0;
   }, 'member add to be accepted', 20_000);
-  assert.match(added, /Member [0-9a-f]+ added to cluster/);
+  assert.match(added, /Member +[0-9a-f]+ added to cluster/);
   const fourth = await startMember(s4, {
     root: root.path,
     cluster: initialCluster([...survivors, s4]),
