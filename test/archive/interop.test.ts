@@ -7,20 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveReader, availableCodecs, formatSidecar, sidecarName } from '../../src/archive/index.js';
 import { generateHistory, writeArchive } from './history.js';
-
-const required = process.env.STRATA_REQUIRE_INTEROP === '1';
-
-function tool(name: string): boolean {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-  if (!found && required) assert.fail(`${name} is not installed (STRATA_REQUIRE_INTEROP=1): apt-get install zstd tar coreutils`);
-  return found;
-}
+import { requireBinary } from '../support/index.js';
 
 test('zstd -d | tar t lists the entries in order, and tar extracts them', async (t) => {
-  if (!tool('zstd') || !tool('tar')) {
-    t.skip('zstd or tar is missing: apt-get install zstd tar (set STRATA_REQUIRE_INTEROP=1 to fail instead)');
-    return;
-  }
+  if (!requireBinary(t, 'zstd', 'tar', 'sha256sum')) return;
   const history = generateHistory(11, { revisions: 4000, keys: 500, valueBytes: 200, compactAt: 0.2, leases: 4 });
   const dir = mkdtempSync(join(tmpdir(), 'strata-archive-interop-'));
   try {
@@ -41,11 +31,9 @@ test('zstd -d | tar t lists the entries in order, and tar extracts them', async 
       assert.equal(recompress.status, 0, recompress.stderr);
       const reader = await ArchiveReader.open(createReadStream(again), { label: again, checkMvcc: true });
       assert.deepEqual((await reader.finish()).trailer, summary.trailer);
-      if (tool('sha256sum')) {
-        writeFileSync(sidecarName(path), formatSidecar(summary.sha256, path));
-        const check = spawnSync('sha256sum', ['-c', sidecarName(path)], { cwd: dir, encoding: 'utf8' });
-        assert.equal(check.status, 0, `${codec}: sha256sum -c: ${check.stdout}${check.stderr}`);
-      }
+      writeFileSync(sidecarName(path), formatSidecar(summary.sha256, path));
+      const check = spawnSync('sha256sum', ['-c', sidecarName(path)], { cwd: dir, encoding: 'utf8' });
+      assert.equal(check.status, 0, `${codec}: sha256sum -c: ${check.stdout}${check.stderr}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

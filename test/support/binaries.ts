@@ -5,6 +5,8 @@ const hints: Record<string, string> = {
   etcdctl: 'apt-get install -y etcd-client',
   openssl: 'apt-get install -y openssl',
   zstd: 'apt-get install -y zstd',
+  tar: 'apt-get install -y tar',
+  sha256sum: 'apt-get install -y coreutils',
 };
 
 function onPath(name: string): boolean {
