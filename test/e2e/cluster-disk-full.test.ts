@@ -3,31 +3,23 @@
 // takes the space. Skipped, with the reason, where mounting a tmpfs is not allowed.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdClient } from '../../src/client/client.js';
 import { EtcdRequestError } from '../../src/client/errors.js';
 import { DISK_RESERVE_BYTES } from '../../src/server/quota/disk-space.js';
-import { eventually, missingBinary, runEtcdctl, seededRandom } from '../support/index.js';
+import { eventually, missingBinary, mountTmpfs, runEtcdctl, seededRandom } from '../support/index.js';
 import { initialCluster, memberPorts, startMember, type ClusterMember } from './strata-cluster.js';
 import { startStrataServer, type StrataServerProcess } from './strata-server.js';
 
 const MiB = 1024 * 1024;
 const NOSPACE = 'etcdserver: mvcc: database space exceeded';
 
-/** A tmpfs of `bytes` on a fresh directory, unmounted and removed when the test ends; undefined (skipped) when mount is refused. */
+/** A small disk for a data dir; undefined when the test was skipped because mount is refused. */
 function smallDisk(t: TestContext, bytes: number): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-disk-full-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir]);
-  // Registered now, run after the servers on it were stopped (the test stops them itself).
-  t.after(() => {
-    if (mounted.status === 0) spawnSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  if (mounted.status === 0) return dir;
-  t.skip(`cannot mount a tmpfs here (${mounted.stderr.toString().trim() || `mount exited ${mounted.status}`})`);
+  const disk = mountTmpfs(t, bytes);
+  if ('path' in disk) return disk.path;
+  t.skip(disk.refused);
   return undefined;
 }
 

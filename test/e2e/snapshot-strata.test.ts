@@ -3,13 +3,11 @@
 // a writer runs equals Range at its revision; kill -9 and a full disk leave nothing complete.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { ArchiveReader } from '../../src/archive/index.js';
 import { EtcdClient } from '../../src/client/client.js';
-import { buildRoot, runProcess, runStrata, seededRandom, startStrata, strataBin, tempDir } from '../support/index.js';
+import { buildRoot, mountTmpfs, runProcess, runStrata, seededRandom, startStrata, strataBin, tempDir } from '../support/index.js';
 import { writeHistory } from '../snapshot/history.js';
 import { startStrataServer } from './strata-server.js';
 
@@ -132,17 +130,12 @@ test('kill -9 during a save leaves no file with the final name; a full disk fail
   const left = readdirSync(join(dir, 'out'));
   assert.ok(left.every((n) => n.endsWith('.part')), `after kill -9: ${left.join(', ')}`);
 
-  // Its own directory: the tmpfs must be unmounted before the directory is removed.
-  const full = mkdtempSync(join(tmpdir(), 'strata-snap-full-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full]);
-  t.after(() => {
-    if (mounted.status === 0) spawnSync('umount', [full]);
-    rmSync(full, { recursive: true, force: true });
-  });
-  if (mounted.status !== 0) {
-    t.diagnostic(`full-disk case skipped: cannot mount a tmpfs here (${mounted.stderr.toString().trim()})`);
+  const disk = mountTmpfs(t, 1024 * 1024);
+  if (!('path' in disk)) {
+    t.diagnostic(`full-disk case skipped: ${disk.refused}`);
     return;
   }
+  const full = disk.path;
   const res = await runStrata(['snapshot', 'save', join(full, 'snap.tar.zst'), '--data-dir', server.dataDir, '--level', '1']);
   assert.equal(res.code, 1, res.stderr);
   const errors = res.stderr.split('\n').filter((l) => l.startsWith('Error:'));

@@ -4,6 +4,7 @@
  *
  * - freePort(): a port on 127.0.0.1 the OS just handed out.
  * - tempDir(prefix, t?): a directory under os.tmpdir(), removed when test `t` ends.
+ * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused).
  * - seededRandom(seed): a small seeded PRNG; print the seed in failure messages.
  * - missingBinary(...names) / requireBinary(t, ...names): skip with an install hint when a
  *   program is missing; with STRATA_REQUIRE_INTEROP=1 (CI) a missing program fails instead.
@@ -19,6 +20,7 @@
  *   linearizability (linearizability/).
  */
 export { missingBinary, requireBinary } from './binaries.js';
+export { mountTmpfs } from './tmpfs.js';
 export { makeCerts, type TestCerts } from './certs.js';
 export { startEtcd, type EtcdOptions, type EtcdProcess } from './etcd.js';
 export { eventually } from './eventually.js';
