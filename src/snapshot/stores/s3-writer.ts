@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
-import { AbortMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { formatSidecar } from '../../archive/index.js';
 import { IntegrityError, StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { s3Error, type S3ErrorContext } from './s3-errors.js';
+import { MultipartUpload } from './s3-multipart.js';
 import type { StoreWriter } from './store.js';
 
 /**
@@ -27,24 +28,68 @@ export interface S3Target {
   errors: S3ErrorContext;
 }
 
-/** Counts and hashes the bytes on their way to the uploader, and notes a proper end. */
-class HashingPassThrough extends Transform {
+/**
+ * Hashes the archive and cuts it into parts. Each part buffer is allocated once and every byte
+ * is copied into it once; a write waits while the uploader has no free slot, so memory stays at
+ * (queueSize + 1) parts however fast the archive is produced.
+ */
+class PartWriter extends Writable {
   readonly hash = createHash('sha256');
-  ended = false;
+  private part: Buffer | undefined;
+  private filled = 0;
+  /** Buffers of parts that arrived, filled again rather than left for the garbage collector. */
+  private readonly spare: Buffer[] = [];
 
-  /** Holds up to `ahead` bytes for the uploader, so the archive is produced while a part uploads. */
-  constructor(ahead: number) {
-    super({ readableHighWaterMark: ahead });
+  constructor(
+    private readonly partSize: number,
+    private readonly upload: MultipartUpload,
+    private readonly errors: S3ErrorContext,
+  ) {
+    super();
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** The whole archive when it never filled a part (see commit). */
+  get unsent(): Buffer {
+    return this.part?.subarray(0, this.filled) ?? Buffer.alloc(0);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.hash.update(chunk);
-    callback(null, chunk);
+    this.fill(chunk).then(
+      () => callback(),
+      (err: unknown) => callback(s3Error(this.errors, err)),
+    );
   }
 
-  override _flush(callback: TransformCallback): void {
-    this.ended = true;
-    callback();
+  override _final(callback: (error?: Error | null) => void): void {
+    // Smaller than one part: kept for a single PutObject at commit.
+    if (!this.upload.started) return callback();
+    (async () => {
+      if (this.filled > 0) await this.send();
+      await this.upload.finish();
+    })().then(
+      () => callback(),
+      (err: unknown) => callback(s3Error(this.errors, err)),
+    );
+  }
+
+  private async fill(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; ) {
+      this.part ??= this.spare.pop() ?? Buffer.allocUnsafe(this.partSize);
+      const copied = chunk.copy(this.part, this.filled, offset);
+      offset += copied;
+      this.filled += copied;
+      if (this.filled === this.partSize) await this.send();
+    }
+  }
+
+  private async send(): Promise<void> {
+    const [whole, part] = [this.part, this.unsent];
+    this.part = undefined;
+    this.filled = 0;
+    await this.upload.add(part, () => {
+      if (whole !== undefined) this.spare.push(whole);
+    });
   }
 }
 
@@ -55,68 +100,46 @@ async function deleteObjectQuietly(target: S3Target, key: string): Promise<void>
 }
 
 /**
- * Streams the archive to its final key as a multipart upload: S3 shows the object only once
- * CompleteMultipartUpload succeeds, so a killed writer leaves no object at all. The SHA-256 is
- * known only at the end, after the object exists, so the sidecar `<key>.sha256` (which carries
- * it in its body and as x-amz-meta-sha256) is written last and is the commit mark: an archive
- * without it is incomplete. Metadata cannot be added to an existing object without a copy, and
- * a single CopyObject stops at 5 GiB.
+ * Streams the archive to its final key as a multipart upload. The object appears only when
+ * commit() has checked the SHA-256 of the bytes sent and completes the upload, so a killed or
+ * failed writer leaves no object at all. An archive smaller than one part goes up as a single
+ * PutObject from commit() instead: one request rather than three, and a small save that fails
+ * leaves no pending upload behind on servers that cannot abort one. The sidecar `<key>.sha256`
+ * (the SHA-256 in its body and as x-amz-meta-sha256) is written last and is the commit mark: an
+ * archive without it is incomplete. It cannot ride on the archive itself, because the hash is
+ * known only after the upload began, and metadata cannot be added to an object without a copy
+ * (a single CopyObject stops at 5 GiB).
  */
 export function startUpload(target: S3Target): StoreWriter {
   let state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
-  const stream = new HashingPassThrough(target.partSize);
+  const objectParams = { ContentType: 'application/octet-stream', Metadata: { [archiveMarker]: '1' }, ...target.encryption };
+  const upload = new MultipartUpload(
+    { ...target, objectParams, location: target.errors.location },
+    // A failing upload fails the caller's writes at once instead of at the next full part.
+    (err) => {
+      if (state === 'open') stream.destroy(s3Error(target.errors, err));
+    },
+  );
+  const stream = new PartWriter(target.partSize, upload, target.errors);
   // Failures reach the caller through its own pipeline and through commit(); this listener only
   // keeps a writer destroyed while nobody is piping into it from crashing the process.
   stream.on('error', () => undefined);
-  const upload = new Upload({
-    client: target.client,
-    params: {
-      Bucket: target.bucket,
-      Key: target.key,
-      Body: stream,
-      ContentType: 'application/octet-stream',
-      Metadata: { [archiveMarker]: '1' },
-      ...target.encryption,
-    },
-    partSize: target.partSize,
-    queueSize: target.queueSize,
-    // We abort ourselves, so that a server refusing the abort is logged rather than thrown over the real error.
-    leavePartsOnError: true,
-  });
-  const done = upload.done().then(() => undefined);
-  // A failing upload stops reading; fail the caller's writes instead of leaving them blocked.
-  done.catch((err: unknown) => {
-    if (state === 'open') stream.destroy(s3Error(target.errors, err));
-  });
 
-  const abortMultipart = async (): Promise<void> => {
-    const uploadId = upload.uploadId;
-    if (uploadId === undefined) return;
-    try {
-      await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }));
-      target.logger.debug('aborted the multipart upload', { location: target.errors.location, uploadId });
-    } catch (err) {
-      target.logger.warn('could not abort the multipart upload; a later save under this prefix or a bucket lifecycle rule removes it', {
-        location: target.errors.location,
-        uploadId,
-        error: (err as Error).name,
-      });
-    }
+  const fail = async (): Promise<void> => {
+    state = 'aborted';
+    await upload.abort();
   };
 
-  const abort = async (err?: unknown): Promise<void> => {
+  const abort = async (): Promise<void> => {
     // Once commit() has begun it finishes or cleans up by itself.
     if (state !== 'open') return;
-    state = 'aborted';
-    // Always with an error: a stream destroyed without one would end the upload as if complete.
-    stream.destroy(err instanceof Error ? err : new Error('snapshot write aborted'));
-    // Leave nothing that looks complete: no object if the upload had finished, no parts if not.
-    const completed = await done.then(
-      () => true,
-      () => false,
-    );
-    if (completed) await deleteObjectQuietly(target, target.key);
-    else await abortMultipart();
+    stream.destroy();
+    await fail();
+  };
+
+  const publish = async (): Promise<void> => {
+    if (upload.started) return upload.complete();
+    await target.client.send(new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: stream.unsent, ...objectParams }));
   };
 
   return {
@@ -124,27 +147,27 @@ export function startUpload(target: S3Target): StoreWriter {
     async commit(sha256: string): Promise<string> {
       if (state !== 'open') throw new StrataError('STRATA_S3_WRITER', `Cannot write ${target.errors.location}: the writer is already ${state}`);
       if (!stream.writableEnded) {
-        // The upload would wait for the end forever.
         await abort();
         throw new StrataError('STRATA_S3_WRITER', `Cannot write ${target.errors.location}: commit() was called before the archive stream ended`);
       }
       state = 'committing';
       try {
-        await done;
+        // The last part may still be on its way.
+        await finished(stream);
       } catch (err) {
-        state = 'aborted';
-        await abortMultipart();
-        throw s3Error(target.errors, err);
+        await fail();
+        throw err instanceof StrataError ? err : new IntegrityError(`Cannot write ${target.errors.location}: the archive stream was destroyed before its end`);
       }
       const uploaded = stream.hash.digest('hex');
-      if (!stream.ended || uploaded !== sha256.toLowerCase()) {
-        state = 'aborted';
-        await deleteObjectQuietly(target, target.key);
-        throw new IntegrityError(
-          stream.ended
-            ? `Cannot write ${target.errors.location}: the SHA-256 given (${sha256}) differs from the bytes uploaded (${uploaded})`
-            : `Cannot write ${target.errors.location}: the archive stream was destroyed before its end`,
-        );
+      if (uploaded !== sha256.toLowerCase()) {
+        await fail();
+        throw new IntegrityError(`Cannot write ${target.errors.location}: the SHA-256 given (${sha256}) differs from the bytes uploaded (${uploaded})`);
+      }
+      try {
+        await publish();
+      } catch (err) {
+        await fail();
+        throw s3Error(target.errors, err);
       }
       try {
         await target.client.send(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -128,6 +129,78 @@ describe('S3Store against s3rver', () => {
     assert.equal(reader.size, 12 * MiB + 12345);
     assert.equal(reader.sha256, sha256(chunks));
     assert.deepEqual(await readAll(reader.stream), { size: 12 * MiB + 12345, sha256: sha256(chunks) }, `seed ${seed}`);
+  });
+
+  it('cuts an archive into parts sent in order, and shows the object only at commit', async (t) => {
+    const seed = 0x9a27;
+    const { s3, raw, store } = await server(t);
+    const log = recordingLogger();
+    // s3rver takes parts under S3's 5 MiB minimum, so a few MiB make many parts; odd sizes cross part boundaries.
+    const target = store(`s3://${bucket}/parts.tar.zst`, { logger: log, partSize: 256 * 1024 + 7, queueSize: 3 });
+    const bytes = Buffer.concat(seededChunks(seed, 3 * MiB + 4321));
+    const chunks: Buffer[] = [];
+    for (let at = 0, size = 1; at < bytes.length; at += size, size = (size * 7 + 13) % 700_001) chunks.push(bytes.subarray(at, at + size));
+    const writer = await target.createWriter('x');
+    await pipeline(Readable.from(chunks), writer.stream);
+    assert.equal(await exists(raw, 'parts.tar.zst'), false, 'the object appeared before commit');
+    assert.equal(s3.pendingUploads(bucket).length, 1);
+    await writer.commit(sha256([bytes]));
+
+    assert.deepEqual(s3.pendingUploads(bucket), []);
+    const parts = Math.ceil(bytes.length / (256 * 1024 + 7));
+    assert.deepEqual(log.lines.filter((l) => l.msg === 'completed the multipart upload').map((l) => l.fields['parts']), [parts]);
+    const head = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: 'parts.tar.zst' }));
+    assert.equal(head.Metadata?.['strata-archive'], '1');
+    assert.equal(head.ContentType, 'application/octet-stream');
+    const reader = await store(`s3://${bucket}/parts.tar.zst`).openReader();
+    assert.deepEqual(await readAll(reader.stream), { size: bytes.length, sha256: sha256([bytes]) }, `seed ${seed}`);
+  });
+
+  it('an archive smaller than one part goes up whole at commit, with no multipart upload', async (t) => {
+    const { s3, raw, store } = await server(t);
+    const writer = await store(`s3://${bucket}/small.tar.zst`).createWriter('x');
+    const chunks = seededChunks(4, 300_000);
+    await pipeline(Readable.from(chunks), writer.stream);
+    assert.equal(await exists(raw, 'small.tar.zst'), false);
+    assert.deepEqual(s3.pendingUploads(bucket), []);
+    await writer.commit(sha256(chunks));
+    const head = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: 'small.tar.zst' }));
+    assert.equal(head.Metadata?.['strata-archive'], '1');
+    assert.equal(head.ContentLength, 300_000);
+    const empty = await store(`s3://${bucket}/empty.tar.zst`).createWriter('x');
+    empty.stream.end();
+    await empty.commit(sha256([]));
+    assert.deepEqual(await readAll((await store(`s3://${bucket}/empty.tar.zst`).openReader()).stream), { size: 0, sha256: sha256([]) });
+  });
+
+  it('a server lost between parts fails the writes with one line, and the abort leaves no object', async (t) => {
+    const seed = 0x7a11;
+    const { s3, store } = await server(t);
+    const log = recordingLogger();
+    const writer = await store(`s3://${bucket}/lost.tar.zst`, { logger: log, partSize: MiB, queueSize: 1 }).createWriter('x');
+    async function* source(): AsyncGenerator<Buffer> {
+      for (const [i, chunk] of seededChunks(seed, 8 * MiB).entries()) {
+        yield chunk;
+        if (i !== 1) continue;
+        // The parts after the first one meet a server that is gone.
+        await until(() => s3.pendingUploads(bucket).some((id) => s3.receivedParts(bucket, id) > 0), 30_000, 'the first part to arrive');
+        await s3.stop();
+      }
+    }
+    const failure = await pipeline(source(), writer.stream).then(
+      () => assert.fail('the save succeeded'),
+      (err: Error & { code?: string }) => err,
+    );
+    assert.match(failure.code ?? '', /^STRATA_S3_(UNREACHABLE|CONNECTION_LOST)$/, failure.message);
+    assert.match(failure.message, /^Cannot write s3:\/\/snaps\/lost\.tar\.zst: [^\n]+; (check --s3-endpoint|run it again)/);
+    await writer.abort(failure);
+    await assert.rejects(writer.commit(sha256([])), { code: 'STRATA_S3_WRITER', message: /already aborted/ });
+    // Read from s3rver's disk, as it is down: the bucket holds only the parts of the pending upload.
+    assert.deepEqual(readdirSync(join(s3.directory, bucket)), ['._S3rver_uploads'], `seed ${seed}`);
+    const pending = s3.pendingUploads(bucket);
+    assert.equal(pending.length, 1);
+    const warned = log.lines.filter((l) => l.level === 'warn' && l.msg.startsWith('could not abort the multipart upload'));
+    assert.deepEqual(warned.map((l) => l.fields['uploadId']), pending);
   });
 
   it('a server lost in the middle of a read fails the stream with one line', async (t) => {
