@@ -286,7 +286,7 @@ describe('S3Store against s3rver', () => {
     );
   });
 
-  it('abort after the stream ended (the object may already exist) deletes the object', async (t) => {
+  it('abort after the stream ended, before commit, leaves no object', async (t) => {
     const { raw, store } = await server(t);
     const writer = await store(`s3://${bucket}/small.tar.zst`).createWriter('x');
     await pipeline(Readable.from([Buffer.from('tiny archive')]), writer.stream);
