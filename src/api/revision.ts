@@ -13,15 +13,6 @@ export interface Revision {
 export const REVISION_KEY_BYTES = 17;
 export const TOMBSTONE_MARK = 0x74; // 't'
 
-export function encodeRevisionKey(main: number, sub: number, tombstone: boolean): Buffer {
-  const buf = Buffer.allocUnsafe(tombstone ? REVISION_KEY_BYTES + 1 : REVISION_KEY_BYTES);
-  buf.writeBigUInt64BE(BigInt(main), 0);
-  buf[8] = 0x5f; // '_'
-  buf.writeBigUInt64BE(BigInt(sub), 9);
-  if (tombstone) buf[REVISION_KEY_BYTES] = TOMBSTONE_MARK;
-  return buf;
-}
-
 export interface DecodedRevisionKey extends Revision {
   tombstone: boolean;
 }
@@ -50,9 +41,18 @@ export function compareRevisions(a: Revision, b: Revision): number {
  */
 export class HashKvHasher {
   private readonly crc = new Crc32c().update(Buffer.from('key'));
+  /** The revision key is rebuilt in place for each record: hashing runs once per stored revision. */
+  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
 
-  add(revisionKey: Uint8Array, value: Uint8Array): void {
-    this.crc.update(revisionKey);
+  addRecord(main: number, sub: number, tombstone: boolean, value: Uint8Array): void {
+    const key = this.revisionKey;
+    key.writeUInt32BE(Math.floor(main / 2 ** 32), 0);
+    key.writeUInt32BE(main >>> 0, 4);
+    key[8] = 0x5f; // '_'
+    key.writeUInt32BE(Math.floor(sub / 2 ** 32), 9);
+    key.writeUInt32BE(sub >>> 0, 13);
+    key[REVISION_KEY_BYTES] = TOMBSTONE_MARK;
+    this.crc.update(tombstone ? key : key.subarray(0, REVISION_KEY_BYTES));
     this.crc.update(value);
   }
 

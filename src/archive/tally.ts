@@ -1,5 +1,5 @@
 import type { StoredKeyValue } from '../api/mvccpb.js';
-import { encodeRevisionKey, HashKvHasher } from '../api/revision.js';
+import { HashKvHasher } from '../api/revision.js';
 import type { ArchiveContents } from './manifest.js';
 import type { ArchiveHashKv } from './trailer.js';
 
@@ -35,7 +35,7 @@ export class ContentTally {
     this.lastMain = main;
     this.lastSub = sub;
     this.recordCount++;
-    this.hasher.add(encodeRevisionKey(main, sub, tombstone), kvBytes);
+    this.hasher.addRecord(main, sub, tombstone, kvBytes);
     // In a HashKV-shaped history each key's generation opens with a version-1 put or with the
     // one revision compaction kept for it, and closes with a tombstone, so the live keys can be
     // counted without remembering any key.

@@ -1,5 +1,5 @@
 import { EtcdError } from '../../api/etcd-errors.js';
-import { HashKvHasher, encodeRevisionKey } from '../../api/revision.js';
+import { HashKvHasher } from '../../api/revision.js';
 import type { MvccStore } from './kv-store.js';
 
 export interface HashKvResult {
@@ -36,7 +36,7 @@ export function hashKV(store: MvccStore, revision: number): HashKvResult {
         const kept = !row.tomb && !tables.hasRevisionBetween(row.key, row.main, rev);
         if (!kept) continue;
       }
-      hasher.add(encodeRevisionKey(row.main, row.sub, row.tomb), row.kv);
+      hasher.addRecord(row.main, row.sub, row.tomb, row.kv);
     }
     const last = rows[rows.length - 1];
     if (!last || rows.length < PAGE) break;

@@ -1,5 +1,5 @@
 import type { StoredKeyValue } from '../../api/mvccpb.js';
-import { HashKvHasher, encodeRevisionKey } from '../../api/revision.js';
+import { HashKvHasher } from '../../api/revision.js';
 
 export interface HashableRevision {
   main: number;
@@ -62,7 +62,7 @@ export async function hashByRev(
   for await (const r of revisions()) {
     if (r.main > atRev) break;
     if (keep && r.main <= compactRev && keep.liveKeys > 0 && !keep.kept.has(revisionId(r))) continue;
-    hasher.add(encodeRevisionKey(r.main, r.sub, r.tombstone), r.value);
+    hasher.addRecord(r.main, r.sub, r.tombstone, r.value);
   }
   return hasher.digest();
 }

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeKeyValue } from '../../../src/api/mvccpb.js';
-import { HashKvHasher, encodeRevisionKey } from '../../../src/api/revision.js';
 import { hashByRev, scanKeep, type HashableRevision } from '../../../src/snapshot/sources/etcd-hashkv.js';
+import { referenceHashKv } from '../../support/hashkv-reference.js';
 
 /** A stored revision as etcd writes it: puts carry the full KeyValue, tombstones only the key. */
 function rev(main: number, key: string, op: { put: number; created: number } | 'delete', sub = 0): HashableRevision {
@@ -20,9 +20,7 @@ function stream(revisions: HashableRevision[]): () => AsyncIterable<HashableRevi
 }
 
 function expectedHash(revisions: HashableRevision[]): number {
-  const h = new HashKvHasher();
-  for (const r of revisions) h.add(encodeRevisionKey(r.main, r.sub, r.tombstone), r.value);
-  return h.digest();
+  return referenceHashKv(revisions);
 }
 
 // What a store compacted at 4 keeps: a@2 and b@3 (their latest puts); history goes on after it.

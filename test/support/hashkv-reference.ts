@@ -1,0 +1,19 @@
+import { crc32c } from '../../src/util/crc32c.js';
+
+/**
+ * etcd's HashKV built the plain way, as the reference the hashers are checked against: CRC-32C
+ * over "key", then each revision key (8-byte big-endian main, '_', 8-byte big-endian sub, 't' for
+ * a tombstone) followed by its stored value.
+ */
+export function referenceHashKv(records: Iterable<{ main: number; sub: number; tombstone: boolean; value: Uint8Array }>): number {
+  let crc = crc32c(Buffer.from('key'));
+  for (const r of records) {
+    const key = Buffer.alloc(r.tombstone ? 18 : 17);
+    key.writeBigUInt64BE(BigInt(r.main), 0);
+    key[8] = 0x5f;
+    key.writeBigUInt64BE(BigInt(r.sub), 9);
+    if (r.tombstone) key[17] = 0x74;
+    crc = crc32c(r.value, crc32c(key, crc));
+  }
+  return crc;
+}
