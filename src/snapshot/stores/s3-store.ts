@@ -24,10 +24,8 @@ export interface S3StoreOptions extends S3ClientOptions {
   /** Bytes per multipart part (S3's minimum is 5 MiB); default 5 MiB, so up to 48 GiB in 10,000 parts (an archive is smaller than its etcd image, and etcd recommends at most 8 GiB). */
   partSize?: number | undefined;
   /**
-   * Parts in flight at once; default 1. lib-storage re-concatenates parts and the garbage lags,
-   * so measured memory is about 5 × partSize × queueSize (+80 MiB RSS with 2 parts of 8 MiB put a
-   * 1 GiB save over 200 MiB). One part in flight plus one part buffered ahead of the uploader
-   * (see startUpload) keeps the archive flowing while a part uploads.
+   * Parts in flight at once; default 1. Each part is a reused buffer sent uncopied, so the upload
+   * holds (queueSize + 1) × partSize: the parts on their way and the one filling meanwhile.
    */
   queueSize?: number | undefined;
   /** Pending uploads and uncommitted archives older than this are swept before a save. Default 24 h. */
