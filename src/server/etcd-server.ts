@@ -35,6 +35,7 @@ import { isTxnReadOnly } from './apply/txn.js';
 import type { ServerConfig } from './config/server-config.js';
 import { lockDataDir, type DataDirLock } from './datadir/lock.js';
 import { dataDirPaths, prepareDataDir } from './datadir/layout.js';
+import { copyBackendFile } from './backend/backend-copy.js';
 import { MetaKey } from './backend/meta.js';
 import { archiveDataDir, openBackendReader } from './datadir-reader.js';
 import { toolVersion } from '../util/package-version.js';
@@ -593,10 +594,8 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     const path = partialBackendPath(this.snapDir, `send-${formatId(to)}`);
     const release = (): Promise<void> => unlink(path).catch(() => undefined);
     await release();
-    // Nothing is applied between reading the position and the (synchronous) copy.
-    const index = this.appliedIndex;
-    const metadata = { index, term: this.storage.term(index), confState: confStateOf(this.memberCache) };
-    this.applier.backend.copyTo(path);
+    const { index, members } = await copyBackendFile(this.applier.backend.path, path, this.logger);
+    const metadata = { index, term: this.storage.term(index), confState: confStateOf(members) };
     return { path, metadata, release };
   }
 

@@ -152,14 +152,6 @@ export class Backend {
     return (pages - free) * pageSize;
   }
 
-  /**
-   * Writes a consistent copy of everything committed so far to `path` (a new file): what a
-   * leader streams to a member that needs a snapshot. Blocks until written.
-   */
-  copyTo(path: string): void {
-    this.db.prepare('VACUUM INTO ?').run(path);
-  }
-
   /** Rewrites the file without free pages (etcd's defragment). */
   defragment(): void {
     this.db.exec('VACUUM');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../../src/util/log.js';
 import { Backend } from '../../../src/server/backend/backend.js';
+import { copyBackendFile } from '../../../src/server/backend/backend-copy.js';
 import { MetaKey, MetaStore } from '../../../src/server/backend/meta.js';
 import { dataDirPaths } from '../../../src/server/datadir/layout.js';
 import {
@@ -14,14 +15,14 @@ import {
 import { Wal } from '../../../src/server/wal/index.js';
 import { tempDir } from '../../support/index.js';
 
-function backendOf(path: string, clusterId: bigint, memberId: bigint): void {
+async function backendOf(path: string, clusterId: bigint, memberId: bigint): Promise<void> {
   const backend = Backend.open(path, { logger: silentLogger });
   const meta = new MetaStore(backend.db);
   backend.transaction(() => {
     meta.putBigInt(MetaKey.clusterId, clusterId);
     meta.putBigInt(MetaKey.memberId, memberId);
   });
-  backend.copyTo(`${path}.copy`);
+  await copyBackendFile(path, `${path}.copy`, silentLogger);
   backend.close();
 }
 
@@ -29,7 +30,7 @@ test("a received backend is sealed only when it is of this cluster, and then car
   const paths = dataDirPaths(tempDir('received-backend', t).path);
   mkdirSync(paths.snap, { recursive: true });
   const sent = partialBackendPath(paths.snap, 'incoming');
-  backendOf(`${paths.snap}/leader.sqlite`, 7n, 0xaaaan);
+  await backendOf(`${paths.snap}/leader.sqlite`, 7n, 0xaaaan);
   writeFileSync(sent, readFileSync(`${paths.snap}/leader.sqlite.copy`));
 
   await assert.rejects(sealReceivedBackend(sent, paths.snap, 12, { memberId: 0xbbbbn, clusterId: 8n }), /it is of cluster 7, not 8/);
