@@ -1,9 +1,10 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StrataError, errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { Backend } from '../backend/backend.js';
 import { MetaKey, MetaStore } from '../backend/meta.js';
 import { SCHEMA_VERSION } from '../backend/schema.js';
 import type { DataDirPaths } from '../datadir/layout.js';
@@ -16,8 +17,9 @@ import { Wal } from '../wal/index.js';
  * `member/snap/%016x.snap.db` (the snapshot index, as etcd names it) from the moment it is
  * complete until it replaces the current backend. That happens only after the WAL holds the
  * snapshot's marker, so after a crash the data dir says what to do: a received backend the
- * WAL's newest marker covers is swapped in; one it does not cover was never installed and is
- * dropped; partial files (`*.db.tmp`) are dropped.
+ * WAL's newest marker covers and the current backend has not yet reached is swapped in; any
+ * other was never installed, or was overtaken, and is dropped; partial files (`*.db.tmp`) are
+ * dropped.
  */
 const RECEIVED = /^([0-9a-f]{16})\.snap\.db$/;
 const PARTIAL_SUFFIX = '.db.tmp';
@@ -115,15 +117,29 @@ export async function recoverReceivedBackend(paths: DataDirPaths, logger: Logger
   } catch (err) {
     throw new StrataError('STRATA_SNAPSHOT_RECOVER', `Cannot finish installing a received snapshot: the WAL in '${paths.wal}' is unreadable (${errorMessage(err)})`, { cause: err });
   }
-  const install = received.filter((index) => index <= marker).sort((a, b) => b - a)[0];
+  // A snapshot raft ignored can outlive a crash, and the member's own later snapshots move the
+  // WAL's marker past it: the backend's own position tells an install cut short from a stale file.
+  const applied = backendConsistentIndex(paths.backend, logger);
+  const install = received.filter((index) => index <= marker && index > applied).sort((a, b) => b - a)[0];
   for (const index of received) {
     if (index === install) {
       swapInReceivedBackend(paths.snap, paths.backend, index);
       logger.warn('finished installing a snapshot backend a restart interrupted', { index });
     } else {
       await discardReceivedBackend(paths.snap, index);
-      logger.info('dropped a received snapshot backend that was never installed', { index, 'wal-snapshot-index': marker });
+      logger.info('dropped a received snapshot backend that was never installed', { index, 'wal-snapshot-index': marker, 'backend-index': applied });
     }
+  }
+}
+
+/** The last entry the backend at `path` has applied; 0 when there is no backend yet. */
+function backendConsistentIndex(path: string, logger: Logger): number {
+  if (!existsSync(path)) return 0;
+  const backend = Backend.open(path, { readOnly: true, logger });
+  try {
+    return new MetaStore(backend.db).getNumber(MetaKey.consistentIndex) ?? 0;
+  } finally {
+    backend.close();
   }
 }
 

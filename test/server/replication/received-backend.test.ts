@@ -26,6 +26,13 @@ async function backendOf(path: string, clusterId: bigint, memberId: bigint): Pro
   backend.close();
 }
 
+/** A backend that has applied the entries up to `index`. */
+function backendAt(path: string, index: number): void {
+  const backend = Backend.open(path, { logger: silentLogger });
+  backend.transaction(() => new MetaStore(backend.db).putNumber(MetaKey.consistentIndex, index));
+  backend.close();
+}
+
 test("a received backend is sealed only when it is of this cluster, and then carries this member's ID", async (t) => {
   const paths = dataDirPaths(tempDir('received-backend', t).path);
   mkdirSync(paths.snap, { recursive: true });
@@ -48,7 +55,7 @@ test('at start, a received backend the WAL marker covers replaces the backend; o
   const wal = await Wal.create(paths.wal, Buffer.alloc(16));
   await wal.saveSnapshotMarker(2, 10);
   await wal.close();
-  writeFileSync(paths.backend, 'old backend');
+  backendAt(paths.backend, 5);
   writeFileSync(`${paths.backend}-wal`, 'old backend SQLite WAL');
   writeFileSync(receivedBackendPath(paths.snap, 10), 'backend of snapshot 10');
   writeFileSync(receivedBackendPath(paths.snap, 12), 'backend of snapshot 12, never recorded');
@@ -66,4 +73,22 @@ test('at start, a received backend the WAL marker covers replaces the backend; o
   // Nothing left to do: a second start changes nothing.
   await recoverReceivedBackend(paths, silentLogger);
   assert.equal(readFileSync(paths.backend, 'utf8'), 'backend of snapshot 10');
+});
+
+test('at start, a received backend the member has since overtaken is dropped, though a newer WAL marker covers it', async (t) => {
+  // Raft ignored snapshot 12 (the member had committed past it), a crash kept the file, and the
+  // member's own snapshot at 20 is now the WAL's newest marker.
+  const paths = dataDirPaths(tempDir('received-backend', t).path);
+  mkdirSync(paths.snap, { recursive: true });
+  const wal = await Wal.create(paths.wal, Buffer.alloc(16));
+  await wal.saveSnapshotMarker(2, 20);
+  await wal.close();
+  backendAt(paths.backend, 20);
+  writeFileSync(receivedBackendPath(paths.snap, 12), 'backend of snapshot 12, ignored by raft');
+
+  await recoverReceivedBackend(paths, silentLogger);
+  assert.ok(!existsSync(receivedBackendPath(paths.snap, 12)));
+  const backend = Backend.open(paths.backend, { logger: silentLogger, readOnly: true });
+  t.after(() => backend.close());
+  assert.equal(new MetaStore(backend.db).getNumber(MetaKey.consistentIndex), 20, 'the backend must stay the one at 20');
 });
