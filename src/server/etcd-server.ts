@@ -953,10 +953,11 @@ async function bootstrapMembership(
   let members: StoredMember[];
   if (config.initialClusterState === 'existing') {
     const others = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, urls]) => urls);
-    const remote = await fetchClusterMembers(others, peerTls);
+    const listsMe = (cluster: { members: StoredMember[] }): boolean => cluster.members.some((m) => [...m.peerUrls].sort().join(',') === own);
+    const remote = await fetchClusterMembers(others, peerTls, listsMe);
     clusterId = remote.clusterId;
     members = remote.members;
-    if (!members.some((m) => [...m.peerUrls].sort().join(',') === own)) {
+    if (!listsMe(remote)) {
       throw new UsageError(
         `Cannot join cluster ${formatId(clusterId)}: it has no member with peer URLs ${own}; run 'member add --peer-urls=${own}' on the cluster first`,
       );

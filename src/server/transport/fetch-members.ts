@@ -13,17 +13,27 @@ export interface RemoteCluster {
 
 /**
  * Asks the running members at `peerUrls` who is in the cluster, as a member started with
- * --initial-cluster-state existing does before it joins; the first one that answers wins.
+ * --initial-cluster-state existing does before it joins. The first answer that `includes`
+ * accepts wins: a member that has not yet applied the latest `member add` answers without the
+ * new member, so the others are asked too before that answer is taken.
  */
-export async function fetchClusterMembers(peerUrls: readonly string[], tls: PeerTlsOptions | undefined): Promise<RemoteCluster> {
+export async function fetchClusterMembers(
+  peerUrls: readonly string[],
+  tls: PeerTlsOptions | undefined,
+  includes: (cluster: RemoteCluster) => boolean,
+): Promise<RemoteCluster> {
   const reasons: string[] = [];
+  let first: RemoteCluster | undefined;
   for (const base of peerUrls) {
     try {
-      return await getMembers(new URL(MEMBERS_PATH, base), tls);
+      const cluster = await getMembers(new URL(MEMBERS_PATH, base), tls);
+      if (includes(cluster)) return cluster;
+      first ??= cluster;
     } catch (err) {
       reasons.push(`${base}: ${errorMessage(err)}`);
     }
   }
+  if (first !== undefined) return first;
   throw new StrataError(
     'STRATA_JOIN_FAILED',
     `Cannot join the cluster: no member in --initial-cluster answered (${reasons.join('; ') || 'no other member listed'}); start the running members first or fix --initial-cluster`,

@@ -113,10 +113,19 @@ test('a member of another cluster is refused and its peer reported unreachable',
 
 test('a joining member reads the cluster ID and members from a running peer', async (t) => {
   const { listener } = await link(t, 0xfeed_beef_0000_0001n, 0n);
-  const remote = await fetchClusterMembers(['http://127.0.0.1:1', listener.url], undefined);
+  const asked: bigint[][] = [];
+  const listsMember = (cluster: { members: { id: bigint }[] }): boolean => {
+    asked.push(cluster.members.map((m) => m.id));
+    return true;
+  };
+  const remote = await fetchClusterMembers(['http://127.0.0.1:1', listener.url], undefined, listsMember);
   assert.equal(remote.clusterId, 0xfeed_beef_0000_0001n);
   assert.deepEqual(remote.members, [member]);
-  await assert.rejects(fetchClusterMembers(['http://127.0.0.1:1'], undefined), /Cannot join the cluster: no member in --initial-cluster answered/);
+  assert.deepEqual(asked, [[member.id]]);
+  // An answer that lacks what the joining member looks for is still taken when no peer has a better one.
+  const only = await fetchClusterMembers([listener.url, listener.url], undefined, () => false);
+  assert.deepEqual(only.members, [member]);
+  await assert.rejects(fetchClusterMembers(['http://127.0.0.1:1'], undefined, () => true), /Cannot join the cluster: no member in --initial-cluster answered/);
 });
 
 test("a follower's keep-alive, lease time-to-live, promotion and strict reconfig check run on the leader; its etcd errors come back; another cluster is refused", async (t) => {
