@@ -27,7 +27,8 @@ export function bucketRef(name: string, value: Buffer, pageCount: number, fail: 
   const root = value.readBigUInt64LE(0);
   if (root === 0n) {
     if (value.length < BUCKET_HEADER_SIZE + PAGE_HEADER_SIZE) fail(`bucket '${name}' is inline but its page is missing`);
-    return { name, root: 0, inline: value };
+    // A copy: the page store reuses its blocks, and the ref may be walked long after.
+    return { name, root: 0, inline: Buffer.from(value) };
   }
   if (root < 2n || root >= BigInt(pageCount)) {
     fail(`bucket '${name}' has its root at page ${root}, outside the data pages 2..${pageCount - 1}`);
@@ -132,7 +133,8 @@ export class BucketWalker {
       yield elements;
       return;
     }
-    const children = branchElements(node, this.fail);
+    // Copied keys: the subtrees below read many blocks, and the page store reuses old ones.
+    const children = branchElements(node, this.fail).map((c) => ({ key: Buffer.from(c.key), child: c.child }));
     if (children.length === 0) this.fail(`${node.where} of bucket '${bucket.name}' is a branch page without elements`);
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;

@@ -11,9 +11,8 @@ export interface Page {
   buf: Buffer;
 }
 
-/** Reads exactly `length` bytes at `position`, or reports the file as cut short. */
-export async function readExactly(file: FileHandle, position: number, length: number, fail: Fail): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Reads exactly `length` bytes at `position` (into `buf` when given), or reports the file as cut short. */
+export async function readExactly(file: FileHandle, position: number, length: number, fail: Fail, buf: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await file.read(buf, done, length - done, position + done);
@@ -25,6 +24,13 @@ export async function readExactly(file: FileHandle, position: number, length: nu
 
 const BLOCK_BYTES = 1024 * 1024;
 const CACHED_BLOCKS = 8;
+/**
+ * An evicted block is reused only after this many more evictions. Pages are handed out as views
+ * into their block, and a caller may still be reading the last leaf's entries (a record value, the
+ * previous key it compares with) while the next blocks come in; nothing holds a view for longer
+ * (the cursor copies the branch keys it keeps while it walks a subtree).
+ */
+const RETIRED_BLOCKS = 8;
 
 /**
  * Pages of a bbolt file by positional reads: no mmap (the file may sit on NFS) and never the
@@ -37,6 +43,13 @@ const CACHED_BLOCKS = 8;
 export class PageStore {
   private readonly pagesPerBlock: number;
   private readonly blocks = new Map<number, Promise<Buffer>>();
+  /**
+   * Evicted blocks, oldest first, waiting to be reused. A walk reads every block of a
+   * multi-GiB file once: a new megabyte per block was garbage V8 collects late (it is external
+   * memory), tens of MiB of a save's peak RSS.
+   */
+  private readonly retired: Promise<Buffer>[] = [];
+  private readonly free: Buffer[] = [];
 
   constructor(
     private readonly file: FileHandle,
@@ -77,14 +90,30 @@ export class PageStore {
     }
     const first = index * this.pagesPerBlock;
     const pages = Math.min(this.pagesPerBlock, this.pageCount - first);
-    const pending = readExactly(this.file, first * this.pageSize, pages * this.pageSize, this.fail);
+    const bytes = pages * this.pageSize;
+    const reused = bytes === this.pagesPerBlock * this.pageSize ? this.free.pop() : undefined;
+    const pending = readExactly(this.file, first * this.pageSize, bytes, this.fail, reused);
     // A failed read must not stay cached for the next caller.
     pending.catch(() => this.blocks.delete(index));
     this.blocks.set(index, pending);
     if (this.blocks.size > CACHED_BLOCKS) {
-      const oldest = this.blocks.keys().next().value;
-      if (oldest !== undefined) this.blocks.delete(oldest);
+      const [oldest, evicted] = this.blocks.entries().next().value ?? [];
+      if (oldest !== undefined && evicted !== undefined) {
+        this.blocks.delete(oldest);
+        this.retire(evicted);
+      }
     }
     return pending;
+  }
+
+  private retire(block: Promise<Buffer>): void {
+    this.retired.push(block);
+    if (this.retired.length <= RETIRED_BLOCKS) return;
+    void this.retired.shift()?.then(
+      (buf) => {
+        if (buf.length === this.pagesPerBlock * this.pageSize && this.free.length < 2) this.free.push(buf);
+      },
+      () => undefined,
+    );
   }
 }
