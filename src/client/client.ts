@@ -218,18 +218,25 @@ export class EtcdClient {
   /**
    * The server's snapshot as a byte stream with backpressure (real etcd sends a bbolt
    * image; the bundled server its archive). Connects with failover; the stream itself is
-   * not retried, since a restart would repeat bytes.
+   * not retried, since a restart would repeat bytes. `onSize` hears the stream's size when the
+   * server announces it (etcd counts remaining_bytes down from its database's size).
    */
-  async snapshot(): Promise<Readable> {
+  async snapshot(options: { onSize?: (bytes: number) => void } = {}): Promise<Readable> {
     const connection = await this.transport.connect(Date.now() + this.transport.settings.requestTimeoutMs);
     const stub = connection.stubs.Maintenance as unknown as {
-      Snapshot(request: object, metadata: Metadata): ClientReadableStream<{ blob: Buffer }>;
+      Snapshot(request: object, metadata: Metadata): ClientReadableStream<{ blob: Buffer; remaining_bytes?: string }>;
     };
     const call = stub.Snapshot({}, new Metadata());
     const transport = this.transport;
     async function* blobs(): AsyncGenerator<Buffer> {
       try {
-        for await (const message of call as AsyncIterable<{ blob: Buffer }>) if (message.blob.length > 0) yield message.blob;
+        let first = true;
+        for await (const message of call as AsyncIterable<{ blob: Buffer; remaining_bytes?: string }>) {
+          const remaining = Number(message.remaining_bytes ?? 0);
+          if (first && remaining > 0) options.onSize?.(remaining + message.blob.length);
+          first = false;
+          if (message.blob.length > 0) yield message.blob;
+        }
       } catch (err) {
         throw isServiceError(err) ? transport.toError(err, connection, 0) : err;
       }

@@ -110,13 +110,18 @@ for (const server of etcdAndStrata) {
       await client.defragment();
     });
 
-    test('snapshot streams the bbolt image as bytes', { skip: server.name === 'strata server' && 'strata streams its own archive (see the snapshot tests)' }, async () => {
-      const stream = await client.snapshot();
+    test('snapshot streams the bbolt image as bytes and announces its size', { skip: server.name === 'strata server' && 'strata streams its own archive (see the snapshot tests)' }, async () => {
+      // More than one message's worth (etcd sends 32 KiB at a time), so the size is announced.
+      for (let i = 0; i < 40; i++) await client.put({ key: `snapshot/${i}`, value: Buffer.alloc(2048, i) });
+      let size: number | undefined;
+      const stream = await client.snapshot({ onSize: (bytes) => (size = bytes) });
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(chunk as Buffer);
       const image = Buffer.concat(chunks);
-      assert.ok(image.length >= 4096, `snapshot of ${image.length} bytes`);
+      assert.ok(image.length >= 64 * 1024, `snapshot of ${image.length} bytes`);
       assert.equal(image.readUInt32LE(16), 0xed0cdaed, 'bbolt meta page magic');
+      // The database, then its 32-byte SHA-256.
+      assert.equal(size, image.length - 32);
     });
 
     test('failover: a dead first endpoint is skipped', async () => {

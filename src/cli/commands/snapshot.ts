@@ -133,7 +133,8 @@ export function registerSnapshotCommands(program: Command): void {
             try {
               if (method === 'range') return await rangeArchive(member, { ...common, endpoints, ...(prefix !== undefined ? { prefix } : {}) });
               let receiving: Progress | undefined;
-              const onReceived = (bytes: number): void => (receiving ??= new Progress(process.stderr, `receiving the snapshot of ${member.endpoint}`)).update(bytes);
+              const onReceived = (bytes: number, total: number | undefined): void =>
+                (receiving ??= new Progress(process.stderr, `receiving the snapshot of ${member.endpoint}`, total)).update(bytes);
               try {
                 return await liveArchive(member, { ...common, endpoints, onReceived });
               } finally {

@@ -22,8 +22,8 @@ export interface LiveOptions {
   endpoints: string[];
   level?: number;
   logger: Logger;
-  /** Bytes of an etcd image received so far, while it is spooled (its total is not announced to us). */
-  onReceived?: (bytes: number) => void;
+  /** Bytes of an etcd image received so far while it is spooled, and its size when etcd announced it. */
+  onReceived?: (bytes: number, total: number | undefined) => void;
 }
 
 /**
@@ -32,12 +32,13 @@ export interface LiveOptions {
  * its SHA-256 trailer checked, and rewritten as an archive.
  */
 export async function liveArchive(member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
-  const stream = await member.client.snapshot();
+  let size: number | undefined;
+  const stream = await member.client.snapshot({ onSize: (bytes) => (size = bytes) });
   const { head, rest: restIterable } = await peek(stream, BBOLT_HEAD);
   const rest = restIterable[Symbol.asyncIterator]();
   if (head.length === 0) throw new IntegrityError(`Snapshot stream from ${member.endpoint} is empty: check the server's log`);
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return passThrough(rest, member, options);
-  return spoolEtcdImage(rest, member, options);
+  return spoolEtcdImage(rest, member, options, () => size);
 }
 
 async function passThrough(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
@@ -117,13 +118,14 @@ async function spoolTo(path: string, source: AsyncIterator<Buffer>, bytes: numbe
   }
 }
 
-async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions): Promise<ArchiveStream> {
+async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions, size: () => number | undefined): Promise<ArchiveStream> {
   const spool = join(tmpdir(), `strata-etcd-snapshot-${randomBytes(8).toString('hex')}.db`);
   const release = (): Promise<void> => rm(spool, { force: true });
   try {
     options.logger.info('the server streams a bbolt image: spooling it to a temporary file', { endpoint: member.endpoint });
     const hasher = new TrailerHasher();
-    await spoolTo(spool, rest, SPOOL_WRITE_BYTES, hasher, options.onReceived);
+    const onReceived = options.onReceived;
+    await spoolTo(spool, rest, SPOOL_WRITE_BYTES, hasher, onReceived && ((bytes) => onReceived(bytes, size())));
     const image = await openEtcdSnapshot(spool, { name: `Maintenance.Snapshot of ${member.endpoint}`, contentSha256: hasher.digest() });
     if (image.sha256 === undefined) {
       await image.close();
