@@ -11,6 +11,7 @@ import {
 import { encodeKeyValue, type StoredKeyValue } from '../api/mvccpb.js';
 import { StrataError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { ChunkPool } from './chunk-pool.js';
 import { loadZstdCodec, resolveLevel, type CodecName } from './codecs.js';
 import {
   AUTH_ENTRY,
@@ -96,8 +97,9 @@ export class ArchiveWriter {
   private readonly tally: ContentTally;
   private readonly entries: Record<string, string> = {};
   private readonly chunkIndex: Record<ChunkKind, number> = { records: 0, leases: 0 };
-  /** The open chunk entry: `chunkUsed` bytes of `chunk` are filled. */
-  private chunk = Buffer.alloc(0);
+  private readonly pool: ChunkPool;
+  /** The open chunk entry, from `pool`: `chunkUsed` bytes of `chunk` are filled. */
+  private chunk: Buffer | undefined;
   private chunkUsed = 0;
   private phase: Phase = 'records';
   private queue: Promise<void> = Promise.resolve();
@@ -111,6 +113,7 @@ export class ArchiveWriter {
     this.codec = codec.name;
     this.level = resolveLevel(codec, options.level, logger);
     this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_ENTRY_BYTES);
+    this.pool = new ChunkPool(this.chunkBytes + CHUNK_HEADROOM);
     this.manifest = buildManifest(options.manifest, { codec: codec.name, level: this.level }, this.chunkBytes);
     this.mtime = Math.floor(Date.parse(this.manifest.createdAt) / 1000);
     this.tally = new ContentTally(this.manifest);
@@ -217,9 +220,9 @@ export class ArchiveWriter {
     let length = 0;
     for (const piece of message) length += piece.length;
     const delimiter = delimiterFor(length);
-    this.reserve(delimiter.length + length);
+    const chunk = this.reserve(delimiter.length + length);
     for (const piece of [delimiter, ...message]) {
-      this.chunk.set(piece, this.chunkUsed);
+      chunk.set(piece, this.chunkUsed);
       this.chunkUsed += piece.length;
     }
     // Resolving at once lets the source fill the next chunk while the last one compresses.
@@ -231,22 +234,28 @@ export class ArchiveWriter {
    * Room for `bytes` more in the open chunk. The chunk closes once it reaches chunkBytes, so its
    * last message runs over: a little headroom saves regrowing (copying) nearly every chunk.
    */
-  private reserve(bytes: number): void {
+  private reserve(bytes: number): Buffer {
     const needed = this.chunkUsed + bytes;
-    if (needed <= this.chunk.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, this.chunkBytes + CHUNK_HEADROOM));
-    this.chunk.copy(grown, 0, 0, this.chunkUsed);
+    const open = this.chunk;
+    if (open !== undefined && needed <= open.length) return open;
+    const grown = this.pool.take(needed);
+    if (open !== undefined) {
+      open.copy(grown, 0, 0, this.chunkUsed);
+      this.pool.give(open);
+    }
     this.chunk = grown;
+    return grown;
   }
 
   /** Queues the open chunk as an entry of the current phase's kind. */
   private flushChunk(kind: ChunkKind | undefined = this.phase === 'leases' ? 'leases' : 'records'): Promise<void> {
-    if (this.chunkUsed === 0) return this.queue;
-    const body = this.chunk.subarray(0, this.chunkUsed);
-    this.chunk = Buffer.alloc(0);
+    const chunk = this.chunk;
+    if (chunk === undefined || this.chunkUsed === 0) return this.queue;
+    const body = chunk.subarray(0, this.chunkUsed);
+    this.chunk = undefined;
     this.chunkUsed = 0;
     const name = chunkEntryName(kind, this.chunkIndex[kind]++);
-    return this.enqueue(() => this.writeEntry(name, [body]));
+    return this.enqueue(() => this.writeEntry(name, [body], () => this.pool.give(chunk)));
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -258,17 +267,19 @@ export class ArchiveWriter {
     return this.queue;
   }
 
-  private async writeEntry(name: string, data: Buffer[]): Promise<void> {
+  /** `release` runs once the compressor has taken in the body's bytes. */
+  private async writeEntry(name: string, data: Buffer[], release?: () => void): Promise<void> {
     const body = data.length === 1 ? data[0]! : Buffer.concat(data);
     this.entries[name] = createHash('sha256').update(body).digest('hex');
     await this.write(tarHeader(name, body.length, this.mtime));
-    await this.write(body);
+    await this.write(body, release);
     await this.write(tarPadding(body.length));
   }
 
-  private write(buf: Buffer): Promise<void> {
+  /** `consumed` runs once the compressor has taken the bytes in (not when it fails). */
+  private write(buf: Buffer, consumed?: () => void): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (buf.length === 0 || this.compressor.write(buf)) return Promise.resolve();
+    if (buf.length === 0 || this.compressor.write(buf, (err) => (err ? undefined : consumed?.()))) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         this.compressor.off('drain', onDrain);
