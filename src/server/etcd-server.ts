@@ -569,7 +569,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     const term = this.storage.term(applied);
     const confState = confStateOf(this.memberCache);
     (async () => {
-      this.applier.sync();
+      await this.applier.sync();
       await this.wal.saveSnapshotMarker(term, applied);
       await this.wal.releaseTo(applied);
       // The snapshot raft sends a member that needs entries compacted away (its backend is copied when sent).

@@ -376,8 +376,8 @@ export class KvApplier {
   }
 
   /** Makes everything applied so far durable (call before dropping WAL segments). */
-  sync(): void {
-    this.backend.sync();
+  sync(): Promise<void> {
+    return this.backend.sync();
   }
 
   /** With `keepWatches` the watches outlive the backend, for moveWatchesTo (closing cancels and forgets them). */

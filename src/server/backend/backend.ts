@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StrataError, errorMessage } from '../../util/errors.js';
@@ -102,17 +103,26 @@ export class Backend {
     return this.db.transaction(fn).deferred();
   }
 
-  /** Makes everything committed so far durable: checkpoint the SQLite WAL, fsync both files. */
-  sync(): void {
+  /**
+   * Makes everything committed so far durable: checkpoint the SQLite WAL, fsync both files. The
+   * fsyncs run off the event loop: at a raft snapshot they flush everything written since the
+   * last one, which on a slow disk held a leader's heartbeats back.
+   */
+  async sync(): Promise<void> {
     if (this.readOnly) return;
     this.db.pragma('wal_checkpoint(PASSIVE)');
     for (const file of [this.path, `${this.path}-wal`]) {
-      if (!existsSync(file)) continue;
-      const fd = openSync(file, 'r');
+      let handle: FileHandle;
       try {
-        fsyncSync(fd);
+        handle = await open(file, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      try {
+        await handle.sync();
       } finally {
-        closeSync(fd);
+        await handle.close();
       }
     }
   }

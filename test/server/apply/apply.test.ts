@@ -75,7 +75,7 @@ test('apply: NOSPACE refuses puts, writing txns and lease grants until deactivat
   }
 });
 
-test('apply: quota check, sizes, defragment, sync and the backend hash', () => {
+test('apply: quota check, sizes, defragment, sync and the backend hash', async () => {
   const h = new Harness({ quotaBackendBytes: 4 * 1024 * 1024 });
   try {
     assert.equal(h.applier.quotaAvailable(1024), true);
@@ -86,7 +86,7 @@ test('apply: quota check, sizes, defragment, sync and the backend hash', () => {
     assert.ok(h.applier.dbSize() > 300 * 4096);
     h.one(rq.del('k', 'l'));
     h.one(rq.compact(h.applier.currentRevision));
-    h.applier.sync();
+    await h.applier.sync();
     const afterDelete = h.applier.hash();
     assert.notEqual(afterDelete, hash);
     h.applier.defragment();

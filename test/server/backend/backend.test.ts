@@ -10,17 +10,23 @@ import { backendContentHash } from '../../../src/server/backend/content-hash.js'
 import { StrataError } from '../../../src/util/errors.js';
 import { silentLogger } from '../../../src/util/log.js';
 
-function withDir(fn: (dir: string) => void): void {
+function withDir<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'strata-backend-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  let result: T;
   try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    result = fn(dir);
+  } catch (err) {
+    cleanup();
+    throw err;
   }
+  if (result instanceof Promise) return result.finally(cleanup) as T;
+  cleanup();
+  return result;
 }
 
-test('backend: creates member/snap/db.sqlite in WAL mode; meta values round-trip exactly', () => {
-  withDir((dir) => {
+test('backend: creates member/snap/db.sqlite in WAL mode; meta values round-trip exactly', async () => {
+  await withDir(async (dir) => {
     const path = backendPath(dir);
     assert.equal(path, join(dir, 'member', 'snap', 'db.sqlite'));
     const backend = Backend.open(path, { logger: silentLogger });
@@ -32,7 +38,7 @@ test('backend: creates member/snap/db.sqlite in WAL mode; meta values round-trip
       meta.putString('s', 'hello');
       meta.putBuffer('b', Buffer.from([0, 1, 2]));
     });
-    backend.sync();
+    await backend.sync();
     backend.close();
     const again = Backend.open(path, { logger: silentLogger });
     const meta2 = new MetaStore(again.db);
