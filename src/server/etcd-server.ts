@@ -949,11 +949,12 @@ async function bootstrapMembership(
     return { memberId: recordedMember, clusterId: recordedCluster };
   }
   const own = [...config.initialAdvertisePeerUrls].sort().join(',');
+  const isMe = (m: StoredMember): boolean => [...m.peerUrls].sort().join(',') === own;
   let clusterId: bigint;
   let members: StoredMember[];
   if (config.initialClusterState === 'existing') {
     const others = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, urls]) => urls);
-    const listsMe = (cluster: { members: StoredMember[] }): boolean => cluster.members.some((m) => [...m.peerUrls].sort().join(',') === own);
+    const listsMe = (cluster: { members: StoredMember[] }): boolean => cluster.members.some(isMe);
     const remote = await fetchClusterMembers(others, peerTls, listsMe);
     clusterId = remote.clusterId;
     members = remote.members;
@@ -972,7 +973,7 @@ async function bootstrapMembership(
     }));
     clusterId = computeClusterId(members.map((m) => m.id));
   }
-  const me = members.find((m) => [...m.peerUrls].sort().join(',') === own);
+  const me = members.find(isMe);
   if (!me) throw new StrataError('STRATA_BOOTSTRAP', `Cannot bootstrap: no member of --initial-cluster has peer URLs ${own}`);
   applier.backend.transaction(() => {
     applier.meta.putBigInt(MetaKey.clusterId, clusterId);

@@ -19,16 +19,21 @@ export interface BackendCopyPosition {
  * multi-GiB copy on the event loop stopped its heartbeats long enough for an election. The copy
  * holds whatever was committed when it began, so its position is read from the copy itself.
  */
+/** The raft position of the (closed) backend file at `path`: what it has applied, and its members then. */
+export function readBackendPosition(path: string, logger: Logger): BackendCopyPosition {
+  const backend = Backend.open(path, { readOnly: true, logger });
+  try {
+    return { index: new MetaStore(backend.db).getNumber(MetaKey.consistentIndex) ?? 0, members: new MemberStore(backend.db).list() };
+  } finally {
+    backend.close();
+  }
+}
+
 export async function copyBackendFile(source: string, target: string, logger: Logger): Promise<BackendCopyPosition> {
   await new Promise<void>((resolve, reject) => {
     const worker = new Worker(new URL('./backend-copy-worker.js', import.meta.url), { workerData: { source, target } });
     worker.once('error', (err) => reject(new StrataError('STRATA_BACKEND_COPY', `Cannot copy backend '${source}' to '${target}': ${errorMessage(err)}`, { cause: err })));
     worker.once('exit', (code) => (code === 0 ? resolve() : reject(new StrataError('STRATA_BACKEND_COPY', `Cannot copy backend '${source}': the copy thread exited with code ${code}`))));
   });
-  const copy = Backend.open(target, { readOnly: true, logger });
-  try {
-    return { index: new MetaStore(copy.db).getNumber(MetaKey.consistentIndex) ?? 0, members: new MemberStore(copy.db).list() };
-  } finally {
-    copy.close();
-  }
+  return readBackendPosition(target, logger);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StrataError, errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
-import { Backend } from '../backend/backend.js';
+import { readBackendPosition } from '../backend/backend-copy.js';
 import { MetaKey, MetaStore } from '../backend/meta.js';
 import { SCHEMA_VERSION } from '../backend/schema.js';
 import type { DataDirPaths } from '../datadir/layout.js';
@@ -119,7 +119,7 @@ export async function recoverReceivedBackend(paths: DataDirPaths, logger: Logger
   }
   // A snapshot raft ignored can outlive a crash, and the member's own later snapshots move the
   // WAL's marker past it: the backend's own position tells an install cut short from a stale file.
-  const applied = backendConsistentIndex(paths.backend, logger);
+  const applied = existsSync(paths.backend) ? readBackendPosition(paths.backend, logger).index : 0;
   const install = received.filter((index) => index <= marker && index > applied).sort((a, b) => b - a)[0];
   for (const index of received) {
     if (index === install) {
@@ -129,17 +129,6 @@ export async function recoverReceivedBackend(paths: DataDirPaths, logger: Logger
       await discardReceivedBackend(paths.snap, index);
       logger.info('dropped a received snapshot backend that was never installed', { index, 'wal-snapshot-index': marker, 'backend-index': applied });
     }
-  }
-}
-
-/** The last entry the backend at `path` has applied; 0 when there is no backend yet. */
-function backendConsistentIndex(path: string, logger: Logger): number {
-  if (!existsSync(path)) return 0;
-  const backend = Backend.open(path, { readOnly: true, logger });
-  try {
-    return new MetaStore(backend.db).getNumber(MetaKey.consistentIndex) ?? 0;
-  } finally {
-    backend.close();
   }
 }
 

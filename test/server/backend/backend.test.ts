@@ -9,47 +9,41 @@ import { MetaStore } from '../../../src/server/backend/meta.js';
 import { backendContentHash } from '../../../src/server/backend/content-hash.js';
 import { StrataError } from '../../../src/util/errors.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { tempDir } from '../../support/index.js';
 
-function withDir<T>(fn: (dir: string) => T): T {
+function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'strata-backend-'));
-  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-  let result: T;
   try {
-    result = fn(dir);
-  } catch (err) {
-    cleanup();
-    throw err;
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  if (result instanceof Promise) return result.finally(cleanup) as T;
-  cleanup();
-  return result;
 }
 
-test('backend: creates member/snap/db.sqlite in WAL mode; meta values round-trip exactly', async () => {
-  await withDir(async (dir) => {
-    const path = backendPath(dir);
-    assert.equal(path, join(dir, 'member', 'snap', 'db.sqlite'));
-    const backend = Backend.open(path, { logger: silentLogger });
-    assert.equal(backend.db.pragma('journal_mode', { simple: true }), 'wal');
-    const meta = new MetaStore(backend.db);
-    backend.transaction(() => {
-      meta.putNumber('n', 42);
-      meta.putBigInt('id', 0xfedcba9876543210n);
-      meta.putString('s', 'hello');
-      meta.putBuffer('b', Buffer.from([0, 1, 2]));
-    });
-    await backend.sync();
-    backend.close();
-    const again = Backend.open(path, { logger: silentLogger });
-    const meta2 = new MetaStore(again.db);
-    assert.equal(meta2.getNumber('n'), 42);
-    assert.equal(meta2.getBigInt('id'), 0xfedcba9876543210n);
-    assert.equal(meta2.getString('s'), 'hello');
-    assert.deepEqual(meta2.getBuffer('b'), Buffer.from([0, 1, 2]));
-    assert.equal(meta2.getNumber('missing'), undefined);
-    assert.ok(again.size() > 0 && again.sizeInUse() > 0);
-    again.close();
+test('backend: creates member/snap/db.sqlite in WAL mode; meta values round-trip exactly', async (t) => {
+  const dir = tempDir('backend', t).path;
+  const path = backendPath(dir);
+  assert.equal(path, join(dir, 'member', 'snap', 'db.sqlite'));
+  const backend = Backend.open(path, { logger: silentLogger });
+  assert.equal(backend.db.pragma('journal_mode', { simple: true }), 'wal');
+  const meta = new MetaStore(backend.db);
+  backend.transaction(() => {
+    meta.putNumber('n', 42);
+    meta.putBigInt('id', 0xfedcba9876543210n);
+    meta.putString('s', 'hello');
+    meta.putBuffer('b', Buffer.from([0, 1, 2]));
   });
+  await backend.sync();
+  backend.close();
+  const again = Backend.open(path, { logger: silentLogger });
+  const meta2 = new MetaStore(again.db);
+  assert.equal(meta2.getNumber('n'), 42);
+  assert.equal(meta2.getBigInt('id'), 0xfedcba9876543210n);
+  assert.equal(meta2.getString('s'), 'hello');
+  assert.deepEqual(meta2.getBuffer('b'), Buffer.from([0, 1, 2]));
+  assert.equal(meta2.getNumber('missing'), undefined);
+  assert.ok(again.size() > 0 && again.sizeInUse() > 0);
+  again.close();
 });
 
 test('backend: members list in unsigned ID order, update in place, remove', () => {
