@@ -107,7 +107,16 @@ export class RawNode {
 
   /** Proposes data for the log; throws RaftError RAFT_PROPOSAL_DROPPED when it cannot be taken (no leader, transfer, limit). */
   propose(data: Uint8Array): void {
-    this.raft.step(message({ type: MessageType.MsgProp, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
+    this.proposeAll([data]);
+  }
+
+  /**
+   * Proposes several entries in one message, all taken or all dropped (as propose). A leader
+   * sends them to each follower in one append where one propose each would send one append each.
+   */
+  proposeAll(data: readonly Uint8Array[]): void {
+    const entries = data.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d }));
+    this.raft.step(message({ type: MessageType.MsgProp, from: this.raft.id, entries }));
   }
 
   /** Proposes a configuration change; apply it with applyConfChange once it comes back committed. */

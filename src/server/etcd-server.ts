@@ -400,11 +400,7 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     const data = encodeLogEntry(requestId, request);
     if (data.length > this.config.maxRequestBytes) return Promise.reject(new EtcdError('requestTooLarge'));
     const applied = this.waiters.wait(requestId);
-    try {
-      this.loop.propose(data);
-    } catch (err) {
-      this.waiters.fail(requestId, this.proposalError(err));
-    }
+    this.loop.propose(data, (err) => this.waiters.fail(requestId, this.proposalError(err)));
     return applied.then(async (result) => {
       if (result.error) {
         this.proposalsFailed.inc();
@@ -439,11 +435,10 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     const now = Date.now();
     if (now - this.lastPublishAttempt < PUBLISH_RETRY_MS) return;
     this.lastPublishAttempt = now;
-    try {
-      this.loop.propose(encodeMemberAttributes({ memberId: this.memberId, name: this.config.name, clientUrls: this.config.advertiseClientUrls }));
-    } catch (err) {
-      if (!isRaftError(err, 'RAFT_PROPOSAL_DROPPED')) throw err;
-    }
+    // A refused publish is tried again on the next leader change or retry tick.
+    this.loop.propose(encodeMemberAttributes({ memberId: this.memberId, name: this.config.name, clientUrls: this.config.advertiseClientUrls }), (err) => {
+      if (!isRaftError(err, 'RAFT_PROPOSAL_DROPPED')) this.logger.warn('cannot publish member attributes', { error: errorMessage(err) });
+    });
   }
 
   private onSoftState(state: SoftState): void {

@@ -133,6 +133,31 @@ test('proposals at a follower are forwarded to the leader', () => {
   assert.deepEqual(c.values(3), ['via follower']);
 });
 
+test('entries proposed together reach each follower in one append, in order, and are all dropped together', () => {
+  const c = new Cluster([1, 2, 3]);
+  c.campaign(1);
+  c.node(1).proposeAll(['a', 'b', 'c'].map((v) => enc.encode(v)));
+  const appends = c.member(1).processReady().filter((m) => m.type === MessageType.MsgApp);
+  assert.deepEqual(
+    appends.map((m) => [m.to, m.entries.map((e) => new TextDecoder().decode(e.data))]),
+    [
+      [2n, ['a', 'b', 'c']],
+      [3n, ['a', 'b', 'c']],
+    ],
+  );
+  for (const m of appends) c.deliver(m);
+  c.stabilize();
+  assert.deepEqual(c.values(3), ['a', 'b', 'c']);
+  c.node(2).proposeAll([enc.encode('d'), enc.encode('e')]);
+  c.stabilize();
+  const forwarded = c.delivered.filter((m) => m.type === MessageType.MsgProp);
+  assert.deepEqual(forwarded.map((m) => [m.from, m.to, m.entries.length]), [[2n, 1n, 2]], 'a follower forwards them in one message');
+  assert.deepEqual(c.values(1), ['a', 'b', 'c', 'd', 'e']);
+  const leaderless = new Cluster([1, 2, 3]);
+  assert.throws(() => leaderless.node(2).proposeAll([enc.encode('x'), enc.encode('y')]), { code: 'RAFT_PROPOSAL_DROPPED' });
+  assert.equal(leaderless.member(2).log().length, 0);
+});
+
 test('a proposal without a known leader is dropped with an error, as is one with forwarding disabled', () => {
   const c = new Cluster([1, 2, 3]);
   assert.throws(() => c.node(2).propose(enc.encode('x')), { code: 'RAFT_PROPOSAL_DROPPED' });

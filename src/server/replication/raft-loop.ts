@@ -1,4 +1,5 @@
 import {
+  RaftError,
   isRaftError,
   type ConfChange,
   type ConfState,
@@ -32,11 +33,17 @@ export interface RaftLoopHooks {
   fatal(err: unknown): void;
 }
 
+interface PendingProposal {
+  data: Uint8Array;
+  onRefused: (err: unknown) => void;
+}
+
 /**
  * Drives a RawNode: ticks on a timer, and for every Ready persists a snapshot's marker, entries
  * and hard state in one WAL write, then sends messages, then installs the snapshot and applies
- * committed entries, then advances. Steps
- * and proposals arriving while an append is in flight are taken into the next Ready.
+ * committed entries, then advances. Steps and proposals arriving while an append is in flight
+ * are taken into the next Ready; the proposals as one raft message, so that a leader under load
+ * sends each follower one append per Ready rather than one per proposal.
  */
 export class RaftLoop {
   private timer: NodeJS.Timeout | undefined;
@@ -45,6 +52,7 @@ export class RaftLoop {
   private again = false;
   private failed = false;
   private persisted: HardState;
+  private proposals: PendingProposal[] = [];
 
   constructor(
     private readonly node: RawNode,
@@ -74,9 +82,17 @@ export class RaftLoop {
     await this.running;
   }
 
-  /** Throws RaftError RAFT_PROPOSAL_DROPPED when raft cannot take it (no leader, leadership transfer). */
-  propose(data: Uint8Array): void {
-    this.node.propose(data);
+  /**
+   * Queues data for the log. `onRefused` gets the error when raft refuses it (RaftError
+   * RAFT_PROPOSAL_DROPPED: no leader, leadership transfer, too much uncommitted), now or once
+   * the Ready in flight is done.
+   */
+  propose(data: Uint8Array, onRefused: (err: unknown) => void): void {
+    if (this.failed) {
+      onRefused(new RaftError('RAFT_PROPOSAL_DROPPED', 'the raft loop has stopped'));
+      return;
+    }
+    this.proposals.push({ data, onRefused });
     this.kick();
   }
 
@@ -154,7 +170,9 @@ export class RaftLoop {
 
   private async handleReadies(): Promise<void> {
     try {
-      while (!this.failed && this.node.hasReady()) {
+      while (!this.failed) {
+        this.takeProposals();
+        if (!this.node.hasReady()) break;
         this.again = false;
         const rd = this.node.ready();
         if (rd.softState) this.hooks.softState(rd.softState);
@@ -179,6 +197,17 @@ export class RaftLoop {
       this.failed = true;
       clearInterval(this.timer);
       this.hooks.fatal(err);
+    }
+  }
+
+  private takeProposals(): void {
+    if (this.proposals.length === 0) return;
+    const batch = this.proposals;
+    this.proposals = [];
+    try {
+      this.node.proposeAll(batch.map((p) => p.data));
+    } catch (err) {
+      for (const p of batch) p.onRefused(err);
     }
   }
 }

@@ -38,10 +38,14 @@ test('one member: bootstrap, self-election and proposals are persisted before th
   const first = startLoop(wal, new MemoryStorage(), 0);
   first.node.bootstrap([{ id: ID }]);
   await first.loop.drain();
+  const refused: unknown[] = [];
+  first.loop.propose(Buffer.from('before any leader'), (err) => refused.push(err));
+  await first.loop.drain();
+  assert.deepEqual(refused.map((err) => (err as { code?: string }).code), ['RAFT_PROPOSAL_DROPPED'], 'a proposal without a leader is refused');
   first.loop.campaign();
   await first.loop.drain();
   assert.equal(first.node.status().softState.raftState, 'leader');
-  for (let i = 0; i < 20; i++) first.loop.propose(Buffer.from(`entry ${i}`));
+  for (let i = 0; i < 20; i++) first.loop.propose(Buffer.from(`entry ${i}`), (err) => first.failures.push(err));
   await first.loop.drain();
   const payloads = first.appliedEntries.filter((e) => e.type === EntryType.Normal && e.data.length > 0).map((e) => Buffer.from(e.data).toString());
   assert.deepEqual(payloads, Array.from({ length: 20 }, (_, i) => `entry ${i}`));
