@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../../util/log.js';
 import { createS3Client, resolveEndpoint, type S3ClientOptions } from './s3-client.js';
 import { incompleteError, isNoSuchKey, isUnsupported, s3Error, type S3Action, type S3ErrorContext } from './s3-errors.js';
 import { formatS3Url, parseS3Url, type S3Location } from './s3-url.js';
+import { MAX_PARTS } from './s3-part-size.js';
 import { archiveMarker, startUpload, type S3Target } from './s3-writer.js';
 import { newestFirst, type SnapshotStore, type StoredSnapshot, type StoreWriter } from './store.js';
 
@@ -21,8 +22,14 @@ export interface S3StoreOptions extends S3ClientOptions {
   sse?: 'AES256' | 'aws:kms' | undefined;
   sseKmsKeyId?: string | undefined;
   logger?: Logger | undefined;
-  /** Bytes per multipart part (S3's minimum is 5 MiB); default 5 MiB, so up to 48 GiB in 10,000 parts (an archive is smaller than its etcd image, and etcd recommends at most 8 GiB). */
+  /**
+   * Bytes of the first multipart part (S3's minimum is 5 MiB); default 5 MiB. Parts double every
+   * 1,000 up to 64 MiB, so 10,000 parts of a 5 MiB start hold 448 GiB (an archive is smaller than
+   * its etcd image, and etcd recommends at most 8 GiB).
+   */
   partSize?: number | undefined;
+  /** Parts one object may have; default 10,000 (S3's limit). A larger archive fails with one line. */
+  maxParts?: number | undefined;
   /**
    * Parts in flight at once; default 1. Each part is a reused buffer sent uncopied, so the upload
    * holds (queueSize + 1) × partSize: the parts on their way and the one filling meanwhile.
@@ -85,6 +92,7 @@ export class S3Store implements SnapshotStore {
       },
       partSize: this.options.partSize ?? 5 * MiB,
       queueSize: this.options.queueSize ?? 1,
+      maxParts: this.options.maxParts ?? MAX_PARTS,
       logger: this.logger,
       errors: this.context('write', formatS3Url(this.where.bucket, key)),
     };

@@ -7,6 +7,7 @@ import { IntegrityError, StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { s3Error, type S3ErrorContext } from './s3-errors.js';
 import { MultipartUpload } from './s3-multipart.js';
+import { maxObjectBytes, partBytes } from './s3-part-size.js';
 import type { StoreWriter } from './store.js';
 
 /**
@@ -22,28 +23,31 @@ export interface S3Target {
   sidecarKey: string;
   /** Server-side encryption parameters for every object we put. */
   encryption: { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string };
+  /** Bytes of the first part; later parts grow (see partBytes). */
   partSize: number;
   queueSize: number;
+  /** Parts one object may have (S3: 10,000). */
+  maxParts: number;
   logger: Logger;
   errors: S3ErrorContext;
 }
 
 /**
- * Hashes the archive and cuts it into parts. Each part buffer is allocated once and every byte
- * is copied into it once; a write waits while the uploader has no free slot, so memory stays at
- * (queueSize + 1) parts however fast the archive is produced.
+ * Hashes the archive and cuts it into parts of partBytes. Each part buffer is allocated once
+ * per part size and every byte is copied into it once; a write waits while the uploader has no
+ * free slot, so memory stays at (queueSize + 1) parts however fast the archive is produced.
  */
 class PartWriter extends Writable {
   readonly hash = createHash('sha256');
   private part: Buffer | undefined;
   private filled = 0;
+  private partsSent = 0;
   /** Buffers of parts that arrived, filled again rather than left for the garbage collector. */
-  private readonly spare: Buffer[] = [];
+  private spare: Buffer[] = [];
 
   constructor(
-    private readonly partSize: number,
+    private readonly target: Pick<S3Target, 'partSize' | 'maxParts' | 'errors'>,
     private readonly upload: MultipartUpload,
-    private readonly errors: S3ErrorContext,
   ) {
     super();
   }
@@ -57,7 +61,7 @@ class PartWriter extends Writable {
     this.hash.update(chunk);
     this.fill(chunk).then(
       () => callback(),
-      (err: unknown) => callback(s3Error(this.errors, err)),
+      (err: unknown) => callback(s3Error(this.target.errors, err)),
     );
   }
 
@@ -69,28 +73,47 @@ class PartWriter extends Writable {
       await this.upload.finish();
     })().then(
       () => callback(),
-      (err: unknown) => callback(s3Error(this.errors, err)),
+      (err: unknown) => callback(s3Error(this.target.errors, err)),
     );
   }
 
   private async fill(chunk: Buffer): Promise<void> {
     for (let offset = 0; offset < chunk.length; ) {
-      this.part ??= this.spare.pop() ?? Buffer.allocUnsafe(this.partSize);
+      this.part ??= this.nextPartBuffer();
       const copied = chunk.copy(this.part, this.filled, offset);
       offset += copied;
       this.filled += copied;
-      if (this.filled === this.partSize) await this.send();
+      if (this.filled === this.part.length) await this.send();
     }
+  }
+
+  private nextPartBuffer(): Buffer {
+    if (this.partsSent >= this.target.maxParts) {
+      const limit = `${this.target.maxParts} parts (${formatGiB(maxObjectBytes(this.target.partSize, this.target.maxParts))})`;
+      throw new StrataError(
+        'STRATA_S3_TOO_LARGE',
+        `Cannot write ${this.target.errors.location}: the archive is larger than one S3 object of ${limit} can hold; save it to a file instead`,
+      );
+    }
+    const size = partBytes(this.partsSent, this.target.partSize);
+    // Buffers of an earlier, smaller part size are left to the garbage collector.
+    this.spare = this.spare.filter((b) => b.length === size);
+    return this.spare.pop() ?? Buffer.allocUnsafe(size);
   }
 
   private async send(): Promise<void> {
     const [whole, part] = [this.part, this.unsent];
     this.part = undefined;
     this.filled = 0;
+    this.partsSent++;
     await this.upload.add(part, () => {
       if (whole !== undefined) this.spare.push(whole);
     });
   }
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 1 : 0)} GiB`;
 }
 
 async function deleteObjectQuietly(target: S3Target, key: string): Promise<void> {
@@ -120,7 +143,7 @@ export function startUpload(target: S3Target): StoreWriter {
       if (state === 'open') stream.destroy(s3Error(target.errors, err));
     },
   );
-  const stream = new PartWriter(target.partSize, upload, target.errors);
+  const stream = new PartWriter(target, upload);
   // Failures reach the caller through its own pipeline and through commit(); this listener only
   // keeps a writer destroyed while nobody is piping into it from crashing the process.
   stream.on('error', () => undefined);

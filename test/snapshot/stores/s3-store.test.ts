@@ -156,6 +156,27 @@ describe('S3Store against s3rver', () => {
     assert.deepEqual(await readAll(reader.stream), { size: bytes.length, sha256: sha256([bytes]) }, `seed ${seed}`);
   });
 
+  it('an archive larger than the parts an object may have fails with one line, and leaves no object', async (t) => {
+    const { s3, raw, store } = await server(t);
+    const writer = await store(`s3://${bucket}/big.tar.zst`, { partSize: 256 * 1024, queueSize: 1, maxParts: 3 }).createWriter('x');
+    const failure = await pipeline(Readable.from(seededChunks(0x51, 3 * 256 * 1024 + 1)), writer.stream).then(
+      () => assert.fail('the save succeeded'),
+      (err: Error & { code?: string }) => err,
+    );
+    assert.equal(failure.code, 'STRATA_S3_TOO_LARGE');
+    assert.equal(
+      failure.message,
+      'Cannot write s3://snaps/big.tar.zst: the archive is larger than one S3 object of 3 parts (0.0 GiB) can hold; save it to a file instead',
+    );
+    await writer.abort(failure);
+    assert.equal(await exists(raw, 'big.tar.zst'), false);
+    assert.equal(await exists(raw, 'big.tar.zst.sha256'), false);
+    // s3rver keeps an aborted upload's parts (see 'abort mid-upload' below); the third may have
+    // been cancelled on its way, the fourth was never sent.
+    const received = s3.pendingUploads(bucket).map((id) => s3.receivedParts(bucket, id));
+    assert.ok(received.length === 1 && received[0]! <= 3, `parts received: ${received.join(', ')}`);
+  });
+
   it('an archive smaller than one part goes up whole at commit, with no multipart upload', async (t) => {
     const { s3, raw, store } = await server(t);
     const writer = await store(`s3://${bucket}/small.tar.zst`).createWriter('x');
