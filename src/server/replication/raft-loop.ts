@@ -33,6 +33,8 @@ export interface RaftLoopHooks {
   fatal(err: unknown): void;
 }
 
+const loopStopped = (): RaftError => new RaftError('RAFT_PROPOSAL_DROPPED', 'the raft loop has stopped');
+
 interface PendingProposal {
   data: Uint8Array;
   onRefused: (err: unknown) => void;
@@ -80,6 +82,7 @@ export class RaftLoop {
     clearInterval(this.timer);
     this.failed = true;
     await this.running;
+    this.refuseQueued();
   }
 
   /**
@@ -89,7 +92,7 @@ export class RaftLoop {
    */
   propose(data: Uint8Array, onRefused: (err: unknown) => void): void {
     if (this.failed) {
-      onRefused(new RaftError('RAFT_PROPOSAL_DROPPED', 'the raft loop has stopped'));
+      onRefused(loopStopped());
       return;
     }
     this.proposals.push({ data, onRefused });
@@ -196,8 +199,15 @@ export class RaftLoop {
     } catch (err) {
       this.failed = true;
       clearInterval(this.timer);
+      this.refuseQueued();
       this.hooks.fatal(err);
     }
+  }
+
+  private refuseQueued(): void {
+    const queued = this.proposals;
+    this.proposals = [];
+    for (const p of queued) p.onRefused(loopStopped());
   }
 
   private takeProposals(): void {

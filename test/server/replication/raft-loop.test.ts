@@ -86,3 +86,22 @@ test('a hard state whose commit is past the log (a torn tail) is clamped to the 
   const loaded = await loadRaftLog(replay, confState, silentLogger);
   assert.deepEqual(loaded.hardState, { term: 1, vote: ID, commit: 1 });
 });
+
+test('proposals still queued when the loop stops, and any made after, are refused rather than left waiting', async (t) => {
+  const dir = join(tempDir('raft-loop-stop', t).path, 'wal');
+  const wal = await Wal.create(dir, Buffer.alloc(16));
+  t.after(() => wal.close());
+  const { node, loop, failures } = startLoop(wal, new MemoryStorage(), 0);
+  node.bootstrap([{ id: ID }]);
+  await loop.drain();
+  loop.campaign();
+  await loop.drain();
+  const refused: string[] = [];
+  const refuse = (name: string) => (err: unknown) => refused.push(`${name}: ${(err as { code?: string }).code}`);
+  loop.propose(Buffer.from('a'), refuse('a')); // taken at once: its Ready's WAL append is now in flight
+  loop.propose(Buffer.from('b'), refuse('b')); // queued behind that Ready
+  await loop.stop();
+  loop.propose(Buffer.from('c'), refuse('c'));
+  assert.deepEqual(refused, ['b: RAFT_PROPOSAL_DROPPED', 'c: RAFT_PROPOSAL_DROPPED']);
+  assert.deepEqual(failures, []);
+});
