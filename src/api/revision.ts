@@ -41,8 +41,11 @@ export function compareRevisions(a: Revision, b: Revision): number {
  */
 export class HashKvHasher {
   private readonly crc = new Crc32c().update(Buffer.from('key'));
-  /** The revision key is rebuilt in place for each record: hashing runs once per stored revision. */
-  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
+  /**
+   * The revision key is rebuilt in place for each record (hashing runs once per stored
+   * revision); its last byte is the tombstone mark, hashed only for tombstones.
+   */
+  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1).fill(TOMBSTONE_MARK, REVISION_KEY_BYTES);
 
   addRecord(main: number, sub: number, tombstone: boolean, value: Uint8Array): void {
     const key = this.revisionKey;
@@ -51,7 +54,6 @@ export class HashKvHasher {
     key[8] = 0x5f; // '_'
     key.writeUInt32BE(Math.floor(sub / 2 ** 32), 9);
     key.writeUInt32BE(sub >>> 0, 13);
-    key[REVISION_KEY_BYTES] = TOMBSTONE_MARK;
     this.crc.update(tombstone ? key : key.subarray(0, REVISION_KEY_BYTES));
     this.crc.update(value);
   }

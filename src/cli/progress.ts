@@ -1,12 +1,4 @@
-const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-function humanizeBytesShort(n: number): string {
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+import { formatBytes } from '../util/byte-size.js';
 
 /**
  * Save/verify progress on stderr: a bar redrawn in place on a terminal (bytes, rate, ETA when
@@ -42,13 +34,13 @@ export class Progress {
   private draw(now: number): void {
     const seconds = Math.max((now - this.started) / 1000, 0.001);
     const rate = this.bytes / seconds;
-    let text = `${this.what}: ${humanizeBytesShort(this.bytes)} at ${humanizeBytesShort(rate)}/s`;
+    let text = `${this.what}: ${formatBytes(this.bytes)} at ${formatBytes(rate)}/s`;
     const ratio = this.total !== undefined && this.total > 0 ? Math.min(this.bytes / this.total, 1) : this.fraction;
     if (ratio !== undefined && ratio > 0) {
       const eta = Math.ceil((seconds * (1 - ratio)) / ratio);
       const width = 24;
       const filled = Math.round(ratio * width);
-      text = `${this.what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${humanizeBytesShort(this.bytes)} at ${humanizeBytesShort(rate)}/s ETA ${eta}s`;
+      text = `${this.what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${formatBytes(this.bytes)} at ${formatBytes(rate)}/s ETA ${eta}s`;
     }
     if (this.out.isTTY) this.out.write(`\r\x1b[K${text}`);
     else this.out.write(`${text}\n`);

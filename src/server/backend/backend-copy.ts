@@ -13,12 +13,6 @@ export interface BackendCopyPosition {
   members: StoredMember[];
 }
 
-/**
- * Copies the backend at `source` to the new file `target` on a worker thread, while the member
- * keeps applying entries: a leader copies its whole backend for each snapshot it sends, and a
- * multi-GiB copy on the event loop stopped its heartbeats long enough for an election. The copy
- * holds whatever was committed when it began, so its position is read from the copy itself.
- */
 /** The raft position of the (closed) backend file at `path`: what it has applied, and its members then. */
 export function readBackendPosition(path: string, logger: Logger): BackendCopyPosition {
   const backend = Backend.open(path, { readOnly: true, logger });
@@ -29,6 +23,12 @@ export function readBackendPosition(path: string, logger: Logger): BackendCopyPo
   }
 }
 
+/**
+ * Copies the backend at `source` to the new file `target` on a worker thread, while the member
+ * keeps applying entries: a leader copies its whole backend for each snapshot it sends, and a
+ * multi-GiB copy on the event loop stopped its heartbeats long enough for an election. The copy
+ * holds whatever was committed when it began, so its position is read from the copy itself.
+ */
 export async function copyBackendFile(source: string, target: string, logger: Logger): Promise<BackendCopyPosition> {
   await new Promise<void>((resolve, reject) => {
     const worker = new Worker(new URL('./backend-copy-worker.js', import.meta.url), { workerData: { source, target } });

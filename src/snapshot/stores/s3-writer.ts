@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { formatSidecar } from '../../archive/index.js';
+import { formatBytes } from '../../util/byte-size.js';
 import { IntegrityError, StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { s3Error, type S3ErrorContext } from './s3-errors.js';
@@ -89,7 +90,7 @@ class PartWriter extends Writable {
 
   private nextPartBuffer(): Buffer {
     if (this.partsSent >= this.target.maxParts) {
-      const limit = `${this.target.maxParts} parts (${formatGiB(maxObjectBytes(this.target.partSize, this.target.maxParts))})`;
+      const limit = `${this.target.maxParts} parts (${formatBytes(maxObjectBytes(this.target.partSize, this.target.maxParts))})`;
       throw new StrataError(
         'STRATA_S3_TOO_LARGE',
         `Cannot write ${this.target.errors.location}: the archive is larger than one S3 object of ${limit} can hold; save it to a file instead`,
@@ -110,10 +111,6 @@ class PartWriter extends Writable {
       if (whole !== undefined) this.spare.push(whole);
     });
   }
-}
-
-function formatGiB(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 1 : 0)} GiB`;
 }
 
 async function deleteObjectQuietly(target: S3Target, key: string): Promise<void> {

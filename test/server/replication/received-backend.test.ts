@@ -1,11 +1,11 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../../src/util/log.js';
 import { Backend } from '../../../src/server/backend/backend.js';
 import { copyBackendFile } from '../../../src/server/backend/backend-copy.js';
 import { MetaKey, MetaStore } from '../../../src/server/backend/meta.js';
-import { dataDirPaths } from '../../../src/server/datadir/layout.js';
+import { dataDirPaths, type DataDirPaths } from '../../../src/server/datadir/layout.js';
 import {
   partialBackendPath,
   receivedBackendPath,
@@ -24,6 +24,16 @@ async function backendOf(path: string, clusterId: bigint, memberId: bigint): Pro
   });
   await copyBackendFile(path, `${path}.copy`, silentLogger);
   backend.close();
+}
+
+/** A data dir whose WAL's newest snapshot marker is at `index` (term 2). */
+async function dataDirWithWalMarker(t: TestContext, index: number): Promise<DataDirPaths> {
+  const paths = dataDirPaths(tempDir('received-backend', t).path);
+  mkdirSync(paths.snap, { recursive: true });
+  const wal = await Wal.create(paths.wal, Buffer.alloc(16));
+  await wal.saveSnapshotMarker(2, index);
+  await wal.close();
+  return paths;
 }
 
 /** A backend that has applied the entries up to `index`. */
@@ -50,11 +60,7 @@ test("a received backend is sealed only when it is of this cluster, and then car
 });
 
 test('at start, a received backend the WAL marker covers replaces the backend; one it does not cover and partial files are dropped', async (t) => {
-  const paths = dataDirPaths(tempDir('received-backend', t).path);
-  mkdirSync(paths.snap, { recursive: true });
-  const wal = await Wal.create(paths.wal, Buffer.alloc(16));
-  await wal.saveSnapshotMarker(2, 10);
-  await wal.close();
+  const paths = await dataDirWithWalMarker(t, 10);
   backendAt(paths.backend, 5);
   writeFileSync(`${paths.backend}-wal`, 'old backend SQLite WAL');
   writeFileSync(receivedBackendPath(paths.snap, 10), 'backend of snapshot 10');
@@ -78,11 +84,7 @@ test('at start, a received backend the WAL marker covers replaces the backend; o
 test('at start, a received backend the member has since overtaken is dropped, though a newer WAL marker covers it', async (t) => {
   // Raft ignored snapshot 12 (the member had committed past it), a crash kept the file, and the
   // member's own snapshot at 20 is now the WAL's newest marker.
-  const paths = dataDirPaths(tempDir('received-backend', t).path);
-  mkdirSync(paths.snap, { recursive: true });
-  const wal = await Wal.create(paths.wal, Buffer.alloc(16));
-  await wal.saveSnapshotMarker(2, 20);
-  await wal.close();
+  const paths = await dataDirWithWalMarker(t, 20);
   backendAt(paths.backend, 20);
   writeFileSync(receivedBackendPath(paths.snap, 12), 'backend of snapshot 12, ignored by raft');
 

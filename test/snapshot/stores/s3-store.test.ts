@@ -166,7 +166,7 @@ describe('S3Store against s3rver', () => {
     assert.equal(failure.code, 'STRATA_S3_TOO_LARGE');
     assert.equal(
       failure.message,
-      'Cannot write s3://snaps/big.tar.zst: the archive is larger than one S3 object of 3 parts (0.0 GiB) can hold; save it to a file instead',
+      'Cannot write s3://snaps/big.tar.zst: the archive is larger than one S3 object of 3 parts (768.0 KiB) can hold; save it to a file instead',
     );
     await writer.abort(failure);
     assert.equal(await exists(raw, 'big.tar.zst'), false);

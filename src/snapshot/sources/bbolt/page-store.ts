@@ -42,6 +42,8 @@ const RETIRED_BLOCKS = 8;
  */
 export class PageStore {
   private readonly pagesPerBlock: number;
+  /** Bytes of a whole block: only those are reused (the file's last block may be shorter). */
+  private readonly blockBytes: number;
   private readonly blocks = new Map<number, Promise<Buffer>>();
   /**
    * Evicted blocks, oldest first, waiting to be reused. A walk reads every block of a
@@ -59,6 +61,7 @@ export class PageStore {
     private readonly fail: Fail,
   ) {
     this.pagesPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / pageSize));
+    this.blockBytes = this.pagesPerBlock * pageSize;
   }
 
   async page(id: number): Promise<Page> {
@@ -91,7 +94,7 @@ export class PageStore {
     const first = index * this.pagesPerBlock;
     const pages = Math.min(this.pagesPerBlock, this.pageCount - first);
     const bytes = pages * this.pageSize;
-    const reused = bytes === this.pagesPerBlock * this.pageSize ? this.free.pop() : undefined;
+    const reused = bytes === this.blockBytes ? this.free.pop() : undefined;
     const pending = readExactly(this.file, first * this.pageSize, bytes, this.fail, reused);
     // A failed read must not stay cached for the next caller.
     pending.catch(() => this.blocks.delete(index));
@@ -111,7 +114,7 @@ export class PageStore {
     if (this.retired.length <= RETIRED_BLOCKS) return;
     void this.retired.shift()?.then(
       (buf) => {
-        if (buf.length === this.pagesPerBlock * this.pageSize && this.free.length < 2) this.free.push(buf);
+        if (buf.length === this.blockBytes && this.free.length < 2) this.free.push(buf);
       },
       () => undefined,
     );
