@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Crc32c, crc32c } from '../../src/util/crc32c.js';
+import { Crc32c, crc32c, crc32cJs } from '../../src/util/crc32c.js';
 
 test('CRC-32C matches the published check value and known vectors', () => {
   // RFC 3720 (iSCSI) check value for "123456789".
@@ -44,4 +44,35 @@ test('CRC-32C of views at every alignment and length, in one buffer and across b
       assert.equal(crc32c(other.subarray(start, start + length)), bitwise(other.subarray(start, start + length)), `seed ${seed}: other buffer`);
     }
   }
+});
+
+test('the native CRC-32C, where it loads, equals the JS one on large inputs, chained and at odd offsets', () => {
+  const seed = 0xc3c3;
+  let state = seed;
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const block = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < block.length; i++) block[i] = next() >>> 24;
+  for (const length of [512, 513, 4096, 65_537, 200_000]) {
+    const start = next() % 7;
+    const view = block.subarray(start, start + length);
+    const prior = next();
+    assert.equal(crc32c(view, prior), crc32cJs(view, prior), `seed ${seed}: offset ${start}, length ${length}`);
+  }
+});
+
+test('Crc32c gathers small pieces and hashes large ones directly: any mix equals the one-shot value', () => {
+  const seed = 0x9a7e;
+  let state = seed;
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const data = Buffer.alloc(300_000);
+  for (let i = 0; i < data.length; i++) data[i] = next() >>> 24;
+  const crc = new Crc32c();
+  let at = 0;
+  while (at < data.length) {
+    // Mostly record-sized pieces, now and then one past the gather buffer.
+    const size = next() % 10 === 0 ? 40_000 + (next() % 40_000) : next() % 6000;
+    crc.update(data.subarray(at, at + size));
+    at += size;
+  }
+  assert.equal(crc.digest(), crc32cJs(data), `seed ${seed}`);
 });
