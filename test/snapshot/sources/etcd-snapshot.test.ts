@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRevisions } from '../../../src/api/revision.js';
 import { UsageError } from '../../../src/util/errors.js';
 import { BboltDb } from '../../../src/snapshot/sources/bbolt/bbolt-db.js';
+import { ArchiveReader } from '../../../src/archive/index.js';
+import { etcdImageArchive } from '../../../src/snapshot/sources/etcd-archive.js';
 import { isEtcdSnapshotFile, openEtcdSnapshot } from '../../../src/snapshot/sources/etcd-snapshot.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { tempDir } from '../../support/index.js';
 import { fixtureExpectation, fixturePath, keysByLease, liveKeys } from './etcd-fixture.js';
 import { referenceHashKv } from '../../support/hashkv-reference.js';
@@ -183,3 +187,68 @@ test('history() of an image whose compaction finished is every stored revision',
     await snapshot.close();
   }
 });
+
+/**
+ * The fixture with its scheduled compaction moved up to `scheduled` while the finished one stays
+ * (an image taken while etcd was still deleting): the meta value is patched in place and the
+ * SHA-256 trailer rewritten.
+ */
+function unfinishedCompactionImage(dir: string, scheduled: number): string {
+  const image = readFileSync(fixturePath).subarray(0, -32);
+  const name = Buffer.from('scheduledCompactRev');
+  // Freed pages may hold older copies of the meta bucket: patch every copy, the live one among them.
+  let patched = 0;
+  for (let at = image.indexOf(name); at !== -1; at = image.indexOf(name, at + 1)) {
+    const value = image.subarray(at + name.length, at + name.length + 17);
+    if (Number(value.readBigUInt64BE(0)) !== expected.compactRevision) continue;
+    value.writeBigUInt64BE(BigInt(scheduled), 0);
+    patched++;
+  }
+  assert.ok(patched > 0, 'the meta bucket holds scheduledCompactRev');
+  const path = join(dir, 'unfinished.db');
+  writeFileSync(path, Buffer.concat([image, createHash('sha256').update(image).digest()]));
+  return path;
+}
+
+test('an image taken while a compaction was still deleting: history and the archive keep, up to the scheduled revision, only each key\'s newest put', async (t) => {
+  const scheduled = 529;
+  const path = unfinishedCompactionImage(tempDir('unfinished-compaction', t).path, scheduled);
+  const snapshot = await openEtcdSnapshot(path);
+  const newest = new Map<string, { id: string; tombstone: boolean }>();
+  const want: string[] = [];
+  let stored = 0;
+  for await (const r of snapshot.revisions()) {
+    stored++;
+    const id = `${r.main}_${r.sub}`;
+    if (r.main <= scheduled) newest.set(r.kv.key.toString('latin1'), { id, tombstone: r.tombstone });
+    else want.push(id);
+  }
+  const kept = [...newest.values()].filter((r) => !r.tombstone).map((r) => r.id);
+  want.unshift(...kept.sort((a, b) => compareRevisions(parseId(a), parseId(b))));
+  assert.equal(snapshot.compactRevision, scheduled);
+  assert.ok(snapshot.finishedCompactRevision! < scheduled);
+
+  const history: string[] = [];
+  for await (const r of snapshot.history()) history.push(`${r.main}_${r.sub}`);
+  assert.deepEqual(history, want);
+  assert.ok(history.length < stored, 'the patched range holds revisions the compaction drops');
+
+  const archive = await etcdImageArchive(snapshot, {
+    toolVersion: 'test',
+    source: { kind: 'etcd', endpoints: [], endpoint: path, clusterId: '0', memberId: '0', serverVersion: '3.4' },
+    logger: silentLogger,
+    release: () => snapshot.close(),
+  });
+  const reader = await ArchiveReader.open(archive.output);
+  const archived: string[] = [];
+  for await (const r of reader.records()) archived.push(`${r.main}_${r.sub}`);
+  await reader.finish();
+  await archive.done;
+  assert.equal(reader.manifest.compactRevision, scheduled);
+  assert.deepEqual(archived, want);
+});
+
+function parseId(id: string): { main: number; sub: number } {
+  const [main, sub] = id.split('_').map(Number);
+  return { main: main!, sub: sub! };
+}
