@@ -35,30 +35,48 @@ export function compareRevisions(a: Revision, b: Revision): number {
 }
 
 /**
+ * Writes the revision key of (main, sub) into `into` (at least 18 bytes) and returns the bytes
+ * etcd stores: 17, or 18 with the tombstone mark.
+ */
+export function writeRevisionKey(into: Buffer, main: number, sub: number, tombstone: boolean): Buffer {
+  into.writeUInt32BE(Math.floor(main / 2 ** 32), 0);
+  into.writeUInt32BE(main >>> 0, 4);
+  into[8] = 0x5f; // '_'
+  into.writeUInt32BE(Math.floor(sub / 2 ** 32), 9);
+  into.writeUInt32BE(sub >>> 0, 13);
+  if (!tombstone) return into.subarray(0, REVISION_KEY_BYTES);
+  into[REVISION_KEY_BYTES] = TOMBSTONE_MARK;
+  return into.subarray(0, REVISION_KEY_BYTES + 1);
+}
+
+/**
  * etcd's HashKV accumulator: CRC-32C over the bucket name "key", then, in revision order,
  * each included revision key followed by its stored value (the marshalled mvccpb.KeyValue).
- * Which revisions are included is the caller's rule (see mvcc HashKV).
+ * Which revisions are included is the caller's rule (see mvcc HashKV). Without the bucket name
+ * it hashes a run of records to be joined to others (crc32cCombine), and counts its bytes.
  */
 export class HashKvHasher {
-  private readonly crc = new Crc32c().update(Buffer.from('key'));
-  /**
-   * The revision key is rebuilt in place for each record (hashing runs once per stored
-   * revision); its last byte is the tombstone mark, hashed only for tombstones.
-   */
-  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1).fill(TOMBSTONE_MARK, REVISION_KEY_BYTES);
+  private readonly crc = new Crc32c();
+  /** Rebuilt in place for each record: hashing runs once per stored revision. */
+  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
+  /** Bytes hashed, the bucket name included. */
+  bytes = 0;
+
+  constructor(options: { bucketName: boolean } = { bucketName: true }) {
+    if (options.bucketName) this.add(Buffer.from('key'));
+  }
 
   addRecord(main: number, sub: number, tombstone: boolean, value: Uint8Array): void {
-    const key = this.revisionKey;
-    key.writeUInt32BE(Math.floor(main / 2 ** 32), 0);
-    key.writeUInt32BE(main >>> 0, 4);
-    key[8] = 0x5f; // '_'
-    key.writeUInt32BE(Math.floor(sub / 2 ** 32), 9);
-    key.writeUInt32BE(sub >>> 0, 13);
-    this.crc.update(tombstone ? key : key.subarray(0, REVISION_KEY_BYTES));
-    this.crc.update(value);
+    this.add(writeRevisionKey(this.revisionKey, main, sub, tombstone));
+    this.add(value);
   }
 
   digest(): number {
     return this.crc.digest();
+  }
+
+  private add(bytes: Uint8Array): void {
+    this.crc.update(bytes);
+    this.bytes += bytes.length;
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveReader, type ArchiveVerification } from '../archive/index.js';
 import { IntegrityError } from '../util/errors.js';
-import { hashByRev, type HashableRevision } from './sources/etcd-hashkv.js';
+import { LastRevisionHashKv } from './sources/etcd-hashkv.js';
 import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js';
 import { peek } from './peek.js';
 import { looksLikeBbolt } from './sources/bbolt/bbolt-db.js';
@@ -107,23 +107,34 @@ async function withOpened<T>(store: SnapshotStore, onArchive: (o: Extract<Opened
   }
 }
 
-/** The records of an archive read once more (it was verified already), for etcd's HashKV. */
-async function* archiveRevisions(store: SnapshotStore): AsyncGenerator<HashableRevision> {
-  const { stream } = await store.openReader();
-  const reader = await ArchiveReader.open(stream, { label: store.location });
-  try {
-    for await (const r of reader.records()) yield { main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, value: r.kvBytes };
-  } finally {
-    reader.close();
+/**
+ * Reads an archive through, every record decoded and checked, and returns its status with etcd's
+ * HashKV at the snapshot revision as hashKV. For a compacted history that can differ from the
+ * trailer's hash over the whole history: etcd leaves out a key's compaction-kept revision once
+ * the key was written again. Without a compaction the two are the same.
+ */
+async function readThrough(reader: ArchiveReader): Promise<SnapshotStatus> {
+  const { contents, compactRevision } = reader.manifest;
+  const hasher = contents === 'history' && compactRevision > 0 ? new LastRevisionHashKv(compactRevision) : undefined;
+  for await (const batch of reader.recordBatches()) {
+    if (hasher === undefined) continue;
+    for (const r of batch) hasher.add({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, value: r.kvBytes });
   }
+  const status = archiveStatus(await reader.finish());
+  if (hasher !== undefined && status.hashKV !== null) status.hashKV = hasher.digest(status.hashKV);
+  return status;
 }
 
-/** `snapshot status`: reads to the trailer (entry digests checked, records not decoded). */
+/**
+ * `snapshot status`: reads to the trailer (entry digests checked, records not decoded), or, for
+ * a compacted history, through every record, whose trailer hash need not be etcd's HashKV.
+ */
 export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
   return withOpened(
     store,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, { label: store.location, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
+      if (reader.manifest.contents === 'history' && reader.manifest.compactRevision > 0) return readThrough(reader);
       return archiveStatus(await reader.skipToTrailer());
     },
     etcdStatus,
@@ -132,23 +143,16 @@ export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
 
 /**
  * `snapshot verify`: every checksum, every record decoded, MVCC invariants, the trailer's hash
- * recomputed. The reported hashKV is etcd's HashKV at the snapshot revision, computed from the
- * records as etcd does: etcd leaves out a key's compaction-kept revision once the key was
- * written again, so it can differ from the trailer's hash over the whole history (from stdin,
- * which cannot be read twice, the trailer's is reported).
+ * recomputed, and etcd's HashKV at the snapshot revision reported (see readThrough).
  */
 export function verifySnapshot(store: SnapshotStore): Promise<VerifyReport> {
   return withOpened(
     store,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, { label: store.location, checkMvcc: true, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
-      const v = await reader.finish();
+      const status = await readThrough(reader);
       const checks = ['zstd and tar layers', 'entry SHA-256s', 'records and MVCC invariants', 'counts and hashKV'];
       if (o.sha256 !== undefined) checks.push('whole-file SHA-256 (sidecar)');
-      const status = archiveStatus(v);
-      if (v.manifest.contents === 'history' && store.location !== '-') {
-        status.hashKV = await hashByRev(() => archiveRevisions(store), v.manifest.revision, v.manifest.compactRevision);
-      }
       return { status, checks };
     },
     async (image) => {

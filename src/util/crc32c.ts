@@ -135,3 +135,34 @@ export class Crc32c {
     this.gatheredBytes = 0;
   }
 }
+
+/** a(x)·b(x) modulo the CRC-32C polynomial, both in the reflected form the tables use. */
+function multiplyModPoly(a: number, b: number): number {
+  let product = 0;
+  for (let bit = 0x80000000; bit !== 0 && a !== 0; bit >>>= 1) {
+    if (a & bit) {
+      product ^= b;
+      a ^= bit;
+    }
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, for k = 0..63 (the reflected x^1 is bit 30). */
+const X_POW_2K: number[] = [0x40000000];
+for (let k = 1; k < 64; k++) X_POW_2K.push(multiplyModPoly(X_POW_2K[k - 1]!, X_POW_2K[k - 1]!));
+
+/**
+ * The CRC-32C of A followed by B, from crc(A), crc(B) and B's length: crc(A) shifted over B's
+ * 8·length bits (a product with x^(8·length), built from the squares above) plus crc(B). Lets a
+ * hash over items whose inclusion is decided later be assembled from each item's own CRC.
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  let shift = 0x80000000; // x^0
+  let k = 3; // one byte is x^(2^3)
+  for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) shift = multiplyModPoly(X_POW_2K[k % 64]!, shift);
+  }
+  return (multiplyModPoly(shift, crcA) ^ crcB) >>> 0;
+}

@@ -51,6 +51,8 @@ test('snapshot save/status/verify round trip against Debian etcd (both methods) 
   assert.equal(st['format'], 'strata-archive 1.0 (history)');
 
   const expectedHash = await etcdHashKv(etcd.endpoint, history.revision);
+  assert.equal(st['hashKV'], expectedHash, why);
+  assert.notEqual(st['hash'], expectedHash, `${why}: keys the compaction kept were written again, so the history's own hash differs`);
   const verified = await runStrata(['snapshot', 'verify', join(dir, 'a.tar.zst'), '--against', etcd.endpoint, '--json']);
   assert.equal(verified.code, 0, verified.stderr);
   assert.equal(json(verified.stdout)['hashKV'], expectedHash, why);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Crc32c, crc32c, crc32cJs } from '../../src/util/crc32c.js';
+import { Crc32c, crc32c, crc32cCombine, crc32cJs } from '../../src/util/crc32c.js';
 
 test('CRC-32C matches the published check value and known vectors', () => {
   // RFC 3720 (iSCSI) check value for "123456789".
@@ -75,4 +75,21 @@ test('Crc32c gathers small pieces and hashes large ones directly: any mix equals
     at += size;
   }
   assert.equal(crc.digest(), crc32cJs(data), `seed ${seed}`);
+});
+
+test('crc32cCombine joins the CRCs of two pieces into the CRC of both, at any lengths', () => {
+  const seed = 0xc0b1;
+  let state = seed;
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const data = Buffer.alloc(100_000);
+  for (let i = 0; i < data.length; i++) data[i] = next() >>> 24;
+  for (const cut of [0, 1, 2, 17, 4096, 65_537, 99_999, 100_000]) {
+    const a = data.subarray(0, cut);
+    const b = data.subarray(cut);
+    assert.equal(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(data), `seed ${seed}: cut at ${cut}`);
+  }
+  // Pieces of 4 GiB and more: shifting by lb then lc equals shifting by lb + lc.
+  const [x, y, z] = [next(), next(), next()];
+  const [lb, lc] = [2 ** 32, 2 ** 32 + 5];
+  assert.equal(crc32cCombine(crc32cCombine(x, y, lb), z, lc), crc32cCombine(x, crc32cCombine(y, z, lc), lb + lc), `seed ${seed}`);
 });

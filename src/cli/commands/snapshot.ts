@@ -202,7 +202,7 @@ export function registerSnapshotCommands(program: Command): void {
   );
 
   addS3Flags(snapshot.command('status <src>'))
-    .description('show a snapshot\'s revision, key count, size and hashes (reads to the trailer)')
+    .description('show a snapshot\'s revision, key count, size and hashes (reads to the trailer, or through the records of a compacted history for etcd\'s HashKV)')
     .addOption(new Option('-w, --write-out <format>', 'table or json').default('table'))
     .action(
       action(async (src: string, opts: Record<string, unknown>) => {

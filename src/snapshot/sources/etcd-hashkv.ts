@@ -1,5 +1,6 @@
 import type { StoredKeyValue } from '../../api/mvccpb.js';
-import { HashKvHasher } from '../../api/revision.js';
+import { HashKvHasher, REVISION_KEY_BYTES, writeRevisionKey } from '../../api/revision.js';
+import { crc32c, crc32cCombine } from '../../util/crc32c.js';
 
 export interface HashableRevision {
   main: number;
@@ -65,4 +66,50 @@ export async function hashByRev(
     hasher.addRecord(r.main, r.sub, r.tombstone, r.value);
   }
   return hasher.digest();
+}
+
+/**
+ * etcd 3.4's HashByRev at the last revision of a history that compaction has already thinned
+ * (an archive, or an image whose compaction finished), in one pass over its revisions in order.
+ * Every revision above the compact revision counts; one at or below it counts only while Keep
+ * holds it, that is, until its key is written or deleted again. So those are the revisions
+ * remembered, each as a CRC and a length under its key, and the ones still held are joined in
+ * order at the end (crc32cCombine). Memory grows with the keys compaction kept, as in scanKeep.
+ */
+export class LastRevisionHashKv {
+  private readonly afterCompaction = new HashKvHasher({ bucketName: false });
+  /** Revisions at or below the compact revision that Keep still holds, in revision order. */
+  private readonly kept = new Map<string, { crc: number; bytes: number }>();
+  private liveKeys: number | undefined;
+  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
+
+  constructor(private readonly compactRevision: number) {}
+
+  add(r: HashableRevision): void {
+    const key = r.kv.key.toString('latin1');
+    if (r.main <= this.compactRevision) {
+      // Deleted first so that a key's entry moves to its newest revision's place in the order.
+      this.kept.delete(key);
+      if (r.tombstone) return;
+      const revisionKey = writeRevisionKey(this.revisionKey, r.main, r.sub, false);
+      this.kept.set(key, { crc: crc32c(r.value, crc32c(revisionKey)), bytes: revisionKey.length + r.value.length });
+      return;
+    }
+    this.liveKeys ??= this.kept.size;
+    this.kept.delete(key);
+    if (r.tombstone) this.liveKeys--;
+    else if (r.kv.version === 1) this.liveKeys++;
+    this.afterCompaction.addRecord(r.main, r.sub, r.tombstone, r.value);
+  }
+
+  /**
+   * `historyHash` is the hash over every revision (the archive's own, which its reader checks):
+   * etcd's answer when no key is alive at the end, since Keep is empty then and nothing is skipped.
+   */
+  digest(historyHash: number): number {
+    if ((this.liveKeys ?? this.kept.size) === 0) return historyHash;
+    let crc = crc32c(Buffer.from('key'));
+    for (const { crc: keptCrc, bytes } of this.kept.values()) crc = crc32cCombine(crc, keptCrc, bytes);
+    return crc32cCombine(crc, this.afterCompaction.digest(), this.afterCompaction.bytes);
+  }
 }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeKeyValue } from '../../../src/api/mvccpb.js';
-import { hashByRev, scanKeep, type HashableRevision } from '../../../src/snapshot/sources/etcd-hashkv.js';
+import { hashByRev, LastRevisionHashKv, scanKeep, type HashableRevision } from '../../../src/snapshot/sources/etcd-hashkv.js';
+import { seededRandom } from '../../support/index.js';
 import { referenceHashKv } from '../../support/hashkv-reference.js';
 
 /** A stored revision as etcd writes it: puts carry the full KeyValue, tombstones only the key. */
@@ -53,4 +54,50 @@ test('scanKeep counts the keys alive at a revision', async () => {
   assert.deepEqual(await scanKeep(stream(image)(), 6, 4), { kept: new Set(['3_0']), liveKeys: 3 });
   assert.deepEqual(await scanKeep(stream(image)(), 7, 4), { kept: new Set(), liveKeys: 2 });
   assert.deepEqual(await scanKeep(stream(image)(), 4, 4), { kept: new Set(['2_0', '3_0']), liveKeys: 2 });
+});
+
+async function oneHashKv(revisions: HashableRevision[], compactRev: number): Promise<number> {
+  const hasher = new LastRevisionHashKv(compactRev);
+  for (const r of revisions) hasher.add(r);
+  return hasher.digest(referenceHashKv(revisions));
+}
+
+test('in one pass, the last revision\'s HashKV leaves out each kept revision whose key was written or deleted again', async () => {
+  for (let last = 4; last <= 7; last++) {
+    const history = image.filter((r) => r.main <= last);
+    assert.equal(await oneHashKv(history, 4), await hashByRev(stream(history), last, 4), `history up to ${last}`);
+  }
+  assert.equal(await oneHashKv(image, 4), expectedHash([a5, c6, b7]));
+  const gone = [a2, b3, rev(5, 'a', 'delete'), rev(6, 'b', 'delete')];
+  assert.equal(await oneHashKv(gone, 4), expectedHash(gone), 'no key alive: nothing skipped');
+  assert.equal(await oneHashKv(image, 0), expectedHash(image), 'no compaction: everything counts');
+});
+
+test('the one-pass HashKV equals the two-pass one on seeded random compacted histories', async () => {
+  const seed = Number(process.env.STRATA_TEST_SEED ?? 0x4a5b);
+  const random = seededRandom(seed);
+  for (let round = 0; round < 200; round++) {
+    const keys = 1 + Math.floor(random() * 6);
+    const versions = new Map<string, { created: number; version: number }>();
+    const all: HashableRevision[] = [];
+    for (let main = 2; main < 2 + 5 + Math.floor(random() * 25); main++) {
+      const key = `k${Math.floor(random() * keys)}`;
+      const alive = versions.get(key);
+      if (alive !== undefined && random() < 0.3) {
+        versions.delete(key);
+        all.push(rev(main, key, 'delete'));
+      } else {
+        const next = alive === undefined ? { created: main, version: 1 } : { created: alive.created, version: alive.version + 1 };
+        versions.set(key, next);
+        all.push(rev(main, key, { put: next.version, created: next.created }));
+      }
+    }
+    const last = all.at(-1)!.main;
+    const compactRev = Math.floor(random() * last);
+    // What a finished compaction leaves: at or below it, each key's newest revision when a put.
+    const newest = new Map<string, HashableRevision>();
+    for (const r of all) if (r.main <= compactRev) newest.set(r.kv.key.toString(), r);
+    const thinned = all.filter((r) => r.main > compactRev || (newest.get(r.kv.key.toString()) === r && !r.tombstone));
+    assert.equal(await oneHashKv(thinned, compactRev), await hashByRev(stream(thinned), last, compactRev), `seed ${seed}, round ${round}`);
+  }
 });
