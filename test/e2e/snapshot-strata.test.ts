@@ -63,6 +63,7 @@ test('snapshot round trip from the bundled server: API and --data-dir while it r
     assert.equal(status['revision'], history.revision);
     assert.equal(status['totalKey'], history.liveKeys);
     assert.equal(status['compactRevision'], history.compactRevision);
+    assert.equal(status['hashKV'], expected.hash, why);
     const verified = await runStrata(['snapshot', 'verify', location, '--against', server.endpoint, '--json']);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(json(verified.stdout)['hashKV'], expected.hash, why);
