@@ -149,7 +149,7 @@ function multiplyModPoly(a: number, b: number): number {
   return product >>> 0;
 }
 
-/** x^(2^k) modulo the polynomial, for k = 0..63 (the reflected x^1 is bit 30). */
+/** x^(2^k) modulo the polynomial, for k = 0..63 (the reflected x^1 is bit 30): lengths below 2^53 bytes need k < 57. */
 const X_POW_2K: number[] = [0x40000000];
 for (let k = 1; k < 64; k++) X_POW_2K.push(multiplyModPoly(X_POW_2K[k - 1]!, X_POW_2K[k - 1]!));
 
@@ -162,7 +162,7 @@ export function crc32cCombine(crcA: number, crcB: number, lengthB: number): numb
   let shift = 0x80000000; // x^0
   let k = 3; // one byte is x^(2^3)
   for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) {
-    if (n % 2 === 1) shift = multiplyModPoly(X_POW_2K[k % 64]!, shift);
+    if (n % 2 === 1) shift = multiplyModPoly(X_POW_2K[k]!, shift);
   }
   return (multiplyModPoly(shift, crcA) ^ crcB) >>> 0;
 }

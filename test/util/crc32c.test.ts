@@ -28,12 +28,18 @@ function bitwise(data: Uint8Array, crc = 0): number {
   return ~c >>> 0;
 }
 
-test('CRC-32C of views at every alignment and length, in one buffer and across buffers, equals the bitwise one', () => {
-  const seed = 0x5eed;
+/** A seeded generator and `length` bytes drawn from it; failures name the seed. */
+function seeded(seed: number, length: number): { bytes: Buffer; next: () => number } {
   let state = seed;
   const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const block = Buffer.alloc(4096);
-  for (let i = 0; i < block.length; i++) block[i] = next() >>> 24;
+  const bytes = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) bytes[i] = next() >>> 24;
+  return { bytes, next };
+}
+
+test('CRC-32C of views at every alignment and length, in one buffer and across buffers, equals the bitwise one', () => {
+  const seed = 0x5eed;
+  const { bytes: block, next } = seeded(seed, 4096);
   const other = Buffer.from(block.subarray(100, 1100));
   for (let start = 0; start < 8; start++) {
     for (const length of [0, 1, 3, 15, 16, 17, 63, 64, 65, 100, 255, 1000, 4000 - start]) {
@@ -48,10 +54,7 @@ test('CRC-32C of views at every alignment and length, in one buffer and across b
 
 test('the native CRC-32C, where it loads, equals the JS one on large inputs, chained and at odd offsets', () => {
   const seed = 0xc3c3;
-  let state = seed;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const block = Buffer.alloc(256 * 1024);
-  for (let i = 0; i < block.length; i++) block[i] = next() >>> 24;
+  const { bytes: block, next } = seeded(seed, 256 * 1024);
   for (const length of [512, 513, 4096, 65_537, 200_000]) {
     const start = next() % 7;
     const view = block.subarray(start, start + length);
@@ -62,10 +65,7 @@ test('the native CRC-32C, where it loads, equals the JS one on large inputs, cha
 
 test('Crc32c gathers small pieces and hashes large ones directly: any mix equals the one-shot value', () => {
   const seed = 0x9a7e;
-  let state = seed;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const data = Buffer.alloc(300_000);
-  for (let i = 0; i < data.length; i++) data[i] = next() >>> 24;
+  const { bytes: data, next } = seeded(seed, 300_000);
   const crc = new Crc32c();
   let at = 0;
   while (at < data.length) {
@@ -79,10 +79,7 @@ test('Crc32c gathers small pieces and hashes large ones directly: any mix equals
 
 test('crc32cCombine joins the CRCs of two pieces into the CRC of both, at any lengths', () => {
   const seed = 0xc0b1;
-  let state = seed;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const data = Buffer.alloc(100_000);
-  for (let i = 0; i < data.length; i++) data[i] = next() >>> 24;
+  const { bytes: data, next } = seeded(seed, 100_000);
   for (const cut of [0, 1, 2, 17, 4096, 65_537, 99_999, 100_000]) {
     const a = data.subarray(0, cut);
     const b = data.subarray(cut);
