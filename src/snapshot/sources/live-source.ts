@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { ArchiveReader, idToHex } from '../../archive/index.js';
 import { IntegrityError, StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { writevFully } from '../../util/writev-fully.js';
 import type { ArchiveStream } from './archive-stream.js';
 import { etcdImageArchive } from './etcd-archive.js';
 import { openEtcdSnapshot } from './etcd-snapshot.js';
@@ -97,10 +98,7 @@ async function spoolTo(path: string, source: AsyncIterator<Buffer>, bytes: numbe
     let held = 0;
     let received = 0;
     const flush = async (): Promise<void> => {
-      for (let written = 0; written < held; ) {
-        const { bytesWritten } = await file.writev(written === 0 ? parts : [Buffer.concat(parts).subarray(written)]);
-        written += bytesWritten;
-      }
+      await writevFully(file, parts);
       parts = [];
       held = 0;
     };

@@ -1,5 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { SyncingFileStream } from './syncing-file-stream.js';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { formatSidecar, parseSidecar, sidecarName } from '../../archive/index.js';
@@ -67,7 +68,7 @@ export class LocalStore implements SnapshotStore {
       throw fileError('write snapshot to', dir, err);
     });
     if (!dirInfo.isDirectory()) throw new UsageError(`Cannot write snapshot '${target}': '${dir}' is not a directory`);
-    const stream = createWriteStream(part, { flags: 'w', mode: 0o600 });
+    const stream = new SyncingFileStream(part, 0o600);
     let failure: unknown;
     stream.on('error', (err) => {
       failure ??= err;
