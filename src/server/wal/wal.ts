@@ -40,6 +40,8 @@ export interface WalStats {
 
 interface Pending {
   records: WalRecord[];
+  /** Whether the records must be durable before the promise resolves (else written is enough). */
+  sync: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -64,8 +66,11 @@ const MAX_ENTRY_BYTES = MAX_RECORD_BYTES - 17;
  * The write-ahead log: segments `%016x-%016x.wal` (sequence, first index) in one directory.
  * Appends are group-committed: calls that arrive while a write + fdatasync runs are framed
  * into the next single write + fdatasync, and each promise resolves once its records are
- * durable. After a failed write or sync the WAL refuses further writes: what reached the
- * disk is unknown until it is reopened.
+ * durable. As etcd's MustSync rule has it, a hard state that only moves the commit index is
+ * written without a sync of its own (the next one covers it): raft needs its log, term and vote
+ * on disk before it answers, not the commit index, which a restarted member learns again.
+ * After a failed write or sync the WAL refuses further writes: what reached the disk is
+ * unknown until it is reopened.
  */
 export class Wal {
   private readonly logger: Logger;
@@ -78,6 +83,10 @@ export class Wal {
   /** The last entry and snapshot index accepted so far (queued or durable), for gap checks. */
   private acceptedLast: number;
   private acceptedSnapshot: number;
+  /** The hard state last accepted, to tell whether a new one changes the term or vote. */
+  private acceptedHardState: HardState | undefined;
+  /** Records were written to the current segment since its last fdatasync. */
+  private unsynced = false;
 
   private constructor(
     readonly dir: string,
@@ -88,6 +97,7 @@ export class Wal {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.acceptedLast = state.lastEntryIndex;
     this.acceptedSnapshot = state.markers.at(-1)?.index ?? 0;
+    this.acceptedHardState = state.hardState;
   }
 
   /** Whether `dir` holds WAL segments (a missing dir holds none). */
@@ -181,7 +191,8 @@ export class Wal {
 
   /**
    * Appends `entries` (consecutive indexes; the first may go back to overwrite a tail) and
-   * then `hardState`; resolves once they are durable.
+   * then `hardState`; resolves once they are durable, or only written when there are no
+   * entries and the hard state keeps its term and vote (see the class comment).
    */
   append(entries: readonly WalEntry[], hardState?: HardState): Promise<void> {
     const records: WalRecord[] = [];
@@ -196,7 +207,10 @@ export class Wal {
     if (hardState !== undefined) records.push({ type: RecordType.hardState, hardState });
     const last = entries.at(-1);
     if (last !== undefined) this.acceptedLast = last.index;
-    return this.enqueue(records);
+    const previous = this.acceptedHardState;
+    const sync = entries.length > 0 || (hardState !== undefined && (previous === undefined || hardState.term !== previous.term || hardState.vote !== previous.vote));
+    if (hardState !== undefined) this.acceptedHardState = hardState;
+    return this.enqueue(records, sync);
   }
 
   /** Records that a raft snapshot was taken at (term, index); durable when it resolves. */
@@ -209,7 +223,7 @@ export class Wal {
       return Promise.reject(err);
     }
     this.acceptedSnapshot = index;
-    return this.enqueue([{ type: RecordType.snapshot, snapshot: { term, index } }]);
+    return this.enqueue([{ type: RecordType.snapshot, snapshot: { term, index } }], true);
   }
 
   /**
@@ -239,6 +253,7 @@ export class Wal {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
+    if (this.unsynced) await this.syncTail();
     await this.state.handle.close();
   }
 
@@ -263,10 +278,10 @@ export class Wal {
     }
   }
 
-  private enqueue(records: WalRecord[]): Promise<void> {
+  private enqueue(records: WalRecord[], sync: boolean): Promise<void> {
     this.counters.appends++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ records, resolve, reject });
+      this.pending.push({ records, sync, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -280,7 +295,10 @@ export class Wal {
         const batch = this.pending;
         this.pending = [];
         try {
-          await this.writeBatch(batch.flatMap((p) => p.records));
+          await this.writeBatch(
+            batch.flatMap((p) => p.records),
+            batch.some((p) => p.sync),
+          );
           for (const p of batch) p.resolve();
         } catch (err) {
           this.failure = new StrataError(
@@ -298,13 +316,13 @@ export class Wal {
     }
   }
 
-  private async writeBatch(records: WalRecord[]): Promise<void> {
+  private async writeBatch(records: WalRecord[], sync: boolean): Promise<void> {
     if (this.state.size >= this.segmentBytes) await this.cut();
     const { bytes, crc } = encodeRecords(records, this.state.crc);
     await writeFully(this.state.handle, bytes, this.state.size);
     this.counters.writes++;
-    await this.state.handle.datasync();
-    this.counters.syncs++;
+    this.unsynced = true;
+    if (sync) await this.syncTail();
     this.state.size += bytes.length;
     this.state.crc = crc;
     for (const record of records) {
@@ -312,6 +330,12 @@ export class Wal {
       else if (record.type === RecordType.hardState) this.state.hardState = record.hardState;
       else if (record.type === RecordType.snapshot) this.state.markers.push(record.snapshot);
     }
+  }
+
+  private async syncTail(): Promise<void> {
+    await this.state.handle.datasync();
+    this.counters.syncs++;
+    this.unsynced = false;
   }
 
   /** Starts the next segment; its header repeats the metadata, hard state and latest marker. */
@@ -329,6 +353,8 @@ export class Wal {
     if (latestMarker !== undefined) header.push({ type: RecordType.snapshot, snapshot: latestMarker });
     const { bytes, crc } = encodeRecords(header, state.crc);
     const content = Buffer.concat([SEGMENT_MAGIC, bytes]);
+    // The next segment's CRC chain starts from this one's end, which must be on disk first.
+    if (this.unsynced) await this.syncTail();
     const tmpPath = join(this.dir, `${file}.tmp`);
     const handle = await open(tmpPath, 'w+', 0o600);
     try {

@@ -149,6 +149,49 @@ test('group commit: 200 concurrent appends share a handful of fdatasyncs', async
   await wal.close();
 });
 
+test('a hard state that only moves the commit index is written without its own sync; entries and a new term or vote are synced', async (t) => {
+  const walDir = join(tempDir('wal', t).path, 'wal');
+  const wal = await Wal.create(walDir, META);
+  const syncs = (): number => wal.stats.syncs;
+  const start = syncs();
+  await wal.append([makeEntry(1, 1)], { term: 1, vote: 7n, commit: 0 });
+  assert.equal(syncs(), start + 1, 'entries are synced');
+  await wal.append([], { term: 1, vote: 7n, commit: 1 });
+  assert.equal(syncs(), start + 1, 'a commit-only hard state waits for the next sync');
+  await wal.append([], { term: 2, vote: 0n, commit: 1 });
+  assert.equal(syncs(), start + 2, 'a new term is synced');
+  await wal.append([], { term: 2, vote: 9n, commit: 1 });
+  assert.equal(syncs(), start + 3, 'a new vote is synced');
+  await wal.saveSnapshotMarker(2, 1);
+  assert.equal(syncs(), start + 4, 'a snapshot marker is synced');
+  await wal.append([], { term: 2, vote: 9n, commit: 2 });
+  assert.equal(syncs(), start + 4);
+  await wal.close();
+  assert.equal(wal.stats.syncs, start + 5, 'close syncs what was only written');
+  const { wal: reopened, replay } = await Wal.open(walDir);
+  assert.deepEqual(replay.hardState, { term: 2, vote: 9n, commit: 2 });
+  await reopened.close();
+});
+
+test('a segment is cut only after what was written to the one before is synced', async (t) => {
+  const walDir = join(tempDir('wal', t).path, 'wal');
+  const wal = await Wal.create(walDir, META, { segmentBytes: 4096 });
+  await wal.append([makeEntry(1, 1, 3500)], { term: 1, vote: 0n, commit: 0 });
+  // Commit-only hard states, each written without a sync, until one lands past the segment's end.
+  let before = wal.stats;
+  while (wal.stats.segmentsCut === before.segmentsCut) {
+    before = wal.stats;
+    await wal.append([], { term: 1, vote: 0n, commit: 1 });
+  }
+  // The cut syncs the tail it leaves behind, then the new segment's file and directory.
+  assert.equal(wal.stats.syncs - before.syncs, 3);
+  await wal.close();
+  const { wal: reopened, replay } = await Wal.open(walDir);
+  assert.deepEqual(replay.hardState, { term: 1, vote: 0n, commit: 1 });
+  assert.equal((await replayAll(replay)).length, 1);
+  await reopened.close();
+});
+
 test('create refuses a dir that already holds a WAL; open names a dir without one', async (t) => {
   const dir = tempDir('wal', t).path;
   const walDir = join(dir, 'wal');
