@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { EtcdClient } from '../../src/client/client.js';
 import { EtcdRequestError } from '../../src/client/errors.js';
 import { DISK_RESERVE_BYTES } from '../../src/server/quota/disk-space.js';
-import { eventually, missingBinary, mountTmpfs, runEtcdctl, seededRandom } from '../support/index.js';
-import { initialCluster, memberPorts, startMember, type ClusterMember } from './strata-cluster.js';
+import { eventually, missingBinary, mountTmpfs, runEtcdctl, seededRandom, type RunningProcess } from '../support/index.js';
+import { initialCluster, memberPorts, startAll, startMember, type ClusterMember } from './strata-cluster.js';
 import { startStrataServer, type StrataServerProcess } from './strata-server.js';
 
 const MiB = 1024 * 1024;
@@ -191,8 +191,9 @@ test('three members, a follower\'s disk nearly full: it raises NOSPACE for the c
   if (disks.some((d) => d === undefined)) return;
   const ports = await Promise.all(['d1', 'd2', 'd3'].map((name) => memberPorts(name)));
   const cluster = initialCluster(ports);
-  const start = (i: number): Promise<ClusterMember> => startMember(ports[i]!, { root: disks[i]!, cluster, state: 'new', token: 'disk-full' });
-  const members: ClusterMember[] = await Promise.all(ports.map((_, i) => start(i)));
+  const start = (i: number, onSpawn?: (running: RunningProcess) => void): Promise<ClusterMember> =>
+    startMember(ports[i]!, { root: disks[i]!, cluster, state: 'new', token: 'disk-full', ...(onSpawn ? { onSpawn } : {}) });
+  const members: ClusterMember[] = await startAll(ports, (p, onSpawn) => start(ports.indexOf(p), onSpawn));
   const endpoints = members.map((m) => m.clientUrl);
   const clients = endpoints.map((e) => new EtcdClient({ endpoints: [e], requestTimeoutMs: 10_000, retry: { maxRounds: 1 } }));
   try {

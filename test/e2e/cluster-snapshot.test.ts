@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, missingBinary, runEtcdctl, seededRandom, tempDir } from '../support/index.js';
-import { initialCluster, memberPorts, startMember, stopCluster, type ClusterMember } from './strata-cluster.js';
+import { initialCluster, memberPorts, startAll, startMember, stopCluster, type ClusterMember } from './strata-cluster.js';
 
 const TOKEN = 'cluster-snapshot';
 /** Small, so a few dozen writes take the leader's log past a stopped follower. */
@@ -80,7 +80,7 @@ test('members far behind catch up by snapshot: a restarted follower, one killed 
   const root = tempDir('strata-cluster-snapshot', t);
   const ports = await Promise.all(['n1', 'n2', 'n3'].map((name) => memberPorts(name)));
   const cluster = initialCluster(ports);
-  const members = await Promise.all(ports.map((p) => startMember(p, { root: root.path, cluster, state: 'new', token: TOKEN, extraArgs: SNAPSHOT_FLAGS })));
+  const members = await startAll(ports, (p, onSpawn) => startMember(p, { root: root.path, cluster, state: 'new', token: TOKEN, extraArgs: SNAPSHOT_FLAGS, onSpawn }));
   t.after(() => stopCluster(members));
   const restart = async (m: ClusterMember): Promise<void> => {
     const started = await startMember(m, { root: root.path, cluster, state: 'new', token: TOKEN, extraArgs: SNAPSHOT_FLAGS });

@@ -72,7 +72,26 @@ export async function startStrataCluster(
 ): Promise<ClusterMember[]> {
   const ports = await Promise.all(names.map((name) => memberPorts(name, peerTls ? 'https' : 'http')));
   const cluster = initialCluster(ports);
-  return Promise.all(ports.map((p) => startMember(p, { root, cluster, state: 'new', token, ...(peerTls ? { extraArgs: peerTls } : {}) })));
+  return startAll(ports, (p, onSpawn) => startMember(p, { root, cluster, state: 'new', token, ...(peerTls ? { extraArgs: peerTls } : {}), onSpawn }));
+}
+
+/**
+ * Starts every member at once. If one fails (its port was taken, say), the members that did
+ * start are killed before the error goes on: nobody else holds them, and left running they
+ * would keep the test process alive.
+ */
+export async function startAll(
+  ports: readonly MemberPorts[],
+  start: (member: MemberPorts, onSpawn: (running: RunningProcess) => void) => Promise<ClusterMember>,
+): Promise<ClusterMember[]> {
+  const spawned: RunningProcess[] = [];
+  const started = await Promise.allSettled(ports.map((p) => start(p, (running) => spawned.push(running))));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(spawned.map((running) => running.stop('SIGKILL')));
+    throw failed.reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<ClusterMember>).value);
 }
 
 /**
@@ -95,24 +114,20 @@ export async function startProxiedCluster(
     }),
   );
   const cluster = initialCluster(ports);
-  const spawned: RunningProcess[] = [];
-  const started = await Promise.allSettled(
-    ports.map((p) => {
-      const tellProxies = proxiedSpawn(network, p);
-      const onSpawn = (running: RunningProcess): void => {
-        spawned.push(running);
+  return startAll(ports, (p, onSpawn) => {
+    const tellProxies = proxiedSpawn(network, p);
+    return startMember(p, {
+      root,
+      cluster,
+      state: 'new',
+      token,
+      extraArgs,
+      onSpawn: (running) => {
+        onSpawn(running);
         tellProxies(running);
-      };
-      return startMember(p, { root, cluster, state: 'new', token, extraArgs, onSpawn });
-    }),
-  );
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    // The members that did start must not outlive the test (nobody else holds them).
-    await Promise.all(spawned.map((running) => running.stop('SIGKILL')));
-    throw failed.reason;
-  }
-  return started.map((s) => (s as PromiseFulfilledResult<ClusterMember>).value);
+      },
+    });
+  });
 }
 
 /** Tells the proxies which process is `member` now. */

@@ -2,7 +2,7 @@
  * The shared test harness. Tests use real parts: Debian's etcd and etcdctl, the `openssl`
  * CLI, `bin/strata` as a child process, temporary directories and free loopback ports.
  *
- * - freePort(): a port on 127.0.0.1 the OS just handed out.
+ * - freePort(): a free port on 127.0.0.1, below the range outgoing connections draw from.
  * - tempDir(prefix, t?): a directory under os.tmpdir(), removed when test `t` ends.
  * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused).
  * - seededRandom(seed): a small seeded PRNG; print the seed in failure messages.
