@@ -156,8 +156,9 @@ for (const mode of ['plain', 'mutual TLS'] as const) {
         certs = makeCerts(certsDir.path);
       }
       const options = certs ? { tls: certs } : {};
-      const [etcdA, etcdB] = await Promise.all([startEtcd(options), startEtcd(options)]);
-      [a, b] = await Promise.all([side(etcdA, certs), side(etcdB, certs)]);
+      // One at a time, so that `after` stops the first should the second fail to start.
+      a = await side(await startEtcd(options), certs);
+      b = await side(await startEtcd(options), certs);
     });
     after(async () => {
       await Promise.all([a?.etcd.stop(), b?.etcd.stop()]);
@@ -196,8 +197,8 @@ describe('member add --learner and member remove print as etcdctl does', { skip:
   let a: Side;
   let b: Side;
   before(async () => {
-    const [etcdA, etcdB] = await Promise.all([startEtcd(), startEtcd()]);
-    [a, b] = await Promise.all([side(etcdA, undefined), side(etcdB, undefined)]);
+    a = await side(await startEtcd(), undefined);
+    b = await side(await startEtcd(), undefined);
   });
   after(async () => {
     await Promise.all([a?.etcd.stop(), b?.etcd.stop()]);
