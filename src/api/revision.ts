@@ -59,8 +59,7 @@ export class HashKvHasher {
   private readonly crc = new Crc32c();
   /** Rebuilt in place for each record: hashing runs once per stored revision. */
   private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
-  /** Bytes hashed, the bucket name included. */
-  bytes = 0;
+  private hashed = 0;
 
   constructor(options: { bucketName: boolean } = { bucketName: true }) {
     if (options.bucketName) this.add(Buffer.from('key'));
@@ -75,8 +74,13 @@ export class HashKvHasher {
     return this.crc.digest();
   }
 
+  /** Bytes hashed, the bucket name included. */
+  get bytes(): number {
+    return this.hashed;
+  }
+
   private add(bytes: Uint8Array): void {
     this.crc.update(bytes);
-    this.bytes += bytes.length;
+    this.hashed += bytes.length;
   }
 }

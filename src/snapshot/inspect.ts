@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ArchiveReader, type ArchiveVerification } from '../archive/index.js';
+import { ArchiveReader, type ArchiveManifest, type ArchiveVerification } from '../archive/index.js';
 import { IntegrityError } from '../util/errors.js';
 import { LastRevisionHashKv } from './sources/etcd-hashkv.js';
 import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js';
@@ -107,6 +107,11 @@ async function withOpened<T>(store: SnapshotStore, onArchive: (o: Extract<Opened
   }
 }
 
+/** Only a compacted history's trailer hash can differ from etcd's HashKV (see readThrough). */
+function trailerMayNotBeEtcdHash(manifest: ArchiveManifest): boolean {
+  return manifest.contents === 'history' && manifest.compactRevision > 0;
+}
+
 /**
  * Reads an archive through, every record decoded and checked, and returns its status with etcd's
  * HashKV at the snapshot revision as hashKV. For a compacted history that can differ from the
@@ -114,8 +119,7 @@ async function withOpened<T>(store: SnapshotStore, onArchive: (o: Extract<Opened
  * the key was written again. Without a compaction the two are the same.
  */
 async function readThrough(reader: ArchiveReader): Promise<SnapshotStatus> {
-  const { contents, compactRevision } = reader.manifest;
-  const hasher = contents === 'history' && compactRevision > 0 ? new LastRevisionHashKv(compactRevision) : undefined;
+  const hasher = trailerMayNotBeEtcdHash(reader.manifest) ? new LastRevisionHashKv(reader.manifest.compactRevision) : undefined;
   for await (const batch of reader.recordBatches()) {
     if (hasher === undefined) continue;
     for (const r of batch) hasher.add({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, value: r.kvBytes });
@@ -134,7 +138,7 @@ export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
     store,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, { label: store.location, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
-      if (reader.manifest.contents === 'history' && reader.manifest.compactRevision > 0) return readThrough(reader);
+      if (trailerMayNotBeEtcdHash(reader.manifest)) return readThrough(reader);
       return archiveStatus(await reader.skipToTrailer());
     },
     etcdStatus,

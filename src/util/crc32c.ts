@@ -20,6 +20,8 @@ function loadNative(): NativeCrc32c | undefined {
 }
 
 const native = loadNative();
+/** Whether large inputs go through @node-rs/crc32 in this process (else everything is JS). */
+export const crc32cIsNative = native !== undefined;
 /** Measured crossover: below about 400 bytes the JS form is faster than a native call. */
 const NATIVE_MIN_BYTES = 512;
 

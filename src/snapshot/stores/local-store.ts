@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { SyncingFileStream } from './syncing-file-stream.js';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { formatSidecar, parseSidecar, sidecarName } from '../../archive/index.js';
 import { StrataError, UsageError, errorMessage } from '../../util/errors.js';
 import { newestFirst, type SnapshotStore, type StoredSnapshot, type StoreWriter } from './store.js';
+import { SyncingFileStream } from './syncing-file-stream.js';
 
 /** One line naming the file, what the system said and the fix. */
 export function fileError(action: string, path: string, err: unknown): StrataError {
@@ -88,7 +88,8 @@ export class LocalStore implements SnapshotStore {
       commit: async (sha256) => {
         try {
           if (failure !== undefined) throw failure;
-          await fsyncPath(part, 'r+');
+          // The stream fsyncs the archive before it finishes; an unfinished one is not on disk.
+          if (!stream.writableFinished) throw new StrataError('STRATA_STORE_ORDER', `Cannot commit '${target}': its stream has not finished`);
           await writeFile(sidecarPart, formatSidecar(sha256, target), { mode: 0o600 });
           await fsyncPath(sidecarPart, 'r+');
           await this.renameFile(part, target);

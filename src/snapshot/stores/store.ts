@@ -17,7 +17,10 @@ export interface SnapshotStore {
 
 export interface StoreWriter {
   stream: Writable;
-  /** Makes the snapshot complete with its whole-file SHA-256 (hex); resolves to its location. */
+  /**
+   * Makes the snapshot complete with its whole-file SHA-256 (hex); resolves to its location.
+   * Call it once `stream` has finished.
+   */
   commit(sha256: string): Promise<string>;
   abort(err?: unknown): Promise<void>;
 }

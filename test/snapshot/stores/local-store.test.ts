@@ -37,6 +37,15 @@ test('a directory store writes <name>.part 0600, then the final name and a sha25
   assert.deepEqual(listed.map((s) => [s.name, s.sha256]), [[name, sha]]);
 });
 
+test('a commit before the stream finished is refused and leaves nothing that looks complete', async (t) => {
+  const dir = tempDir('local-store', t).path;
+  const store = await LocalStore.at(dir);
+  const writer = await store.createWriter('early.tar.zst');
+  await new Promise<void>((resolve, reject) => writer.stream.write(Buffer.from('partial'), (err) => (err ? reject(err) : resolve())));
+  await assert.rejects(writer.commit(sha), { code: 'STRATA_STORE_ORDER' });
+  assert.deepEqual(readdirSync(dir), []);
+});
+
 test('ls lists newest first by the time in the name', async (t) => {
   const dir = tempDir('local-store-ls', t).path;
   const store = await LocalStore.at(`${dir}/`);
