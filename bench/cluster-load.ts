@@ -4,10 +4,11 @@
 // strata/etcd ratios. The goal: strata's put throughput at least half of etcd's, p99 at most 2×.
 // Not a test: nothing here asserts a time.
 //
-// Both clusters run side by side (the idle one only heartbeats) and the loads run in rounds,
-// etcd then strata, then strata then etcd, and so on: this machine's speed drifts by a factor of
-// two over minutes, and a round measures both under about the same drift. The verdict is the
-// median over the rounds of each round's ratio; every round is printed.
+// It runs in rounds, each a fresh etcd cluster and a fresh strata cluster, one at a time (so
+// neither takes CPU or disk from the other), etcd first in odd rounds and strata first in even
+// ones: this machine's speed drifts by a factor of two over minutes, and a round measures both
+// under about the same drift. The verdict is the median over the rounds of each round's ratio;
+// every round is printed.
 //
 //   node dist/bench/cluster-load.js --puts 20000 --concurrency 64 --value-bytes 256 --rounds 3
 //   node dist/bench/cluster-load.js --role follower          (the client talks to a follower)
@@ -18,7 +19,7 @@ import { parseOptions } from './load/options.js';
 import { median, medianResult, type Result } from './load/percentiles.js';
 import { comparisonTable, cpuTable } from './load/report.js';
 import { runBench } from './load/run-bench.js';
-import { startEtcdTrio, startStrataTrio, type Role } from './load/servers.js';
+import { startEtcdTrio, startStrataTrio, type Role, type Target } from './load/servers.js';
 
 runBench(async (cleanup) => {
   const options = parseOptions(process.argv.slice(2), { puts: 20_000, gets: 10_000, concurrency: 64, valueBytes: 256, role: 'leader', rounds: 3, cpuProfDir: '' });
@@ -26,32 +27,38 @@ runBench(async (cleanup) => {
   if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error(`--rounds takes a whole number of at least 1, not ${options.rounds}`);
   const role: Role = options.role;
   const loads: Record<string, Load> = { 'put': putLoad(options), 'range (linearizable get)': rangeLoad(options) };
-  const etcd = await startEtcdTrio(cleanup, role);
   const profile = options.cpuProfDir === '' ? {} : cpuProfileEnv(options.cpuProfDir);
-  const strata = await startStrataTrio(cleanup, role, profile);
+  const measure = async (start: () => Promise<Target>): Promise<Record<string, Result>> => {
+    const target = await start();
+    try {
+      return await runLoads(target.endpoint, loads, target.pids);
+    } finally {
+      await target.stop();
+    }
+  };
+  const measureEtcd = (): Promise<Record<string, Result>> => measure(() => startEtcdTrio(cleanup, role));
+  const measureStrata = (): Promise<Record<string, Result>> => measure(() => startStrataTrio(cleanup, role, profile));
   const rounds: Array<{ strata: Record<string, Result>; etcd: Record<string, Result> }> = [];
   const say = (text: string): boolean => process.stdout.write(`${text}\n`);
   say(`strata vs Debian etcd 3.4, three members each, client on the ${role}, same client; ${JSON.stringify(options)}`);
   for (let round = 1; round <= options.rounds; round++) {
     const etcdFirst = round % 2 === 1;
-    const first = await runLoads((etcdFirst ? etcd : strata).endpoint, loads, (etcdFirst ? etcd : strata).pids);
-    const second = await runLoads((etcdFirst ? strata : etcd).endpoint, loads, (etcdFirst ? strata : etcd).pids);
+    const first = await (etcdFirst ? measureEtcd() : measureStrata());
+    const second = await (etcdFirst ? measureStrata() : measureEtcd());
     const measured = etcdFirst ? { etcd: first, strata: second } : { strata: first, etcd: second };
     rounds.push(measured);
     say(`\nround ${round} (${etcdFirst ? 'etcd' : 'strata'} first)\n${comparisonTable(measured.strata, measured.etcd)}`);
   }
-  await strata.stop();
-  await etcd.stop();
   const medians = (side: 'strata' | 'etcd'): Record<string, Result> =>
     Object.fromEntries(Object.keys(loads).map((name) => [name, medianResult(rounds.map((r) => r[side][name]!))]));
   const ratios = (name: string, of: (r: Result) => number): number[] => rounds.map((r) => of(r.strata[name]!) / of(r.etcd[name]!));
   const list = (values: number[]): string => values.map((v) => v.toFixed(2)).join(', ');
   const throughput = ratios('put', (r) => r.opsPerSecond);
   const p99 = ratios('put', (r) => r.p99);
-  say(`\nmedian of ${options.rounds} rounds, field by field\n${comparisonTable(medians('strata'), medians('etcd'))}\n\n${cpuTable(medians('strata'), medians('etcd'))}`);
+  say(`\nmedian of ${options.rounds} rounds\n${cpuTable(medians('strata'), medians('etcd'))}`);
   say(
     `\ngoal (issue 4), put: throughput ratio ${list(throughput)}, median ${median(throughput).toFixed(2)} (at least 0.5: ${median(throughput) >= 0.5 ? 'met' : 'MISSED'}); ` +
       `p99 ratio ${list(p99)}, median ${median(p99).toFixed(2)} (at most 2: ${median(p99) <= 2 ? 'met' : 'MISSED'})`,
   );
-  if (options.cpuProfDir !== '') say(`CPU profiles in ${options.cpuProfDir} (written when the members stop); the ${role}'s is ${strata.pids[0]}.cpuprofile`);
+  if (options.cpuProfDir !== '') say(`CPU profiles of every strata member in ${options.cpuProfDir}, one per process and round`);
 });
