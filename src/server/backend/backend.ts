@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StrataError, errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { Checkpointer } from './checkpointer.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** How stale the size the quota check reads may be. */
@@ -13,6 +14,8 @@ export interface BackendOptions {
   logger: Logger;
   /** Open for reading only: another process may be writing; read transactions see a stable snapshot. */
   readOnly?: boolean;
+  /** How often a writable backend's WAL is checkpointed on its own thread (default CHECKPOINT_INTERVAL_MS). */
+  checkpointIntervalMs?: number;
 }
 
 /** Where the backend lives inside a data dir, beside etcd's raft snapshots. */
@@ -23,13 +26,15 @@ export function backendPath(dataDir: string): string {
 /**
  * The storage engine under MVCC, leases, alarms, members and meta: one SQLite file in WAL
  * mode. The Raft WAL carries durability, so commits are atomic but not fsynced one by one
- * (synchronous=NORMAL); `sync()` makes everything committed so far durable.
+ * (synchronous=NORMAL); `sync()` makes everything committed so far durable. A writable backend
+ * is checkpointed on a thread of its own (Checkpointer), never inside a commit.
  */
 export class Backend {
   readonly db: Database.Database;
   readonly readOnly: boolean;
   readonly path: string;
   private readonly logger: Logger;
+  private checkpointer: Checkpointer | undefined;
   /** size() as last read, and when: the quota check asks on every write. */
   private knownSize = 0;
   private knownSizeAt = Number.NEGATIVE_INFINITY;
@@ -53,6 +58,7 @@ export class Backend {
       if (!readOnly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
+        db.pragma('wal_autocheckpoint = 0');
       }
       db.pragma('busy_timeout = 5000');
       db.pragma('cache_size = -65536');
@@ -66,6 +72,7 @@ export class Backend {
       db.close();
       throw err;
     }
+    if (!readOnly) backend.checkpointer = new Checkpointer(path, options.logger, options.checkpointIntervalMs);
     return backend;
   }
 
@@ -110,7 +117,7 @@ export class Backend {
    */
   async sync(): Promise<void> {
     if (this.readOnly) return;
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+    await this.checkpointer?.checkpoint();
     for (const file of [this.path, `${this.path}-wal`]) {
       let handle: FileHandle;
       try {
@@ -170,6 +177,7 @@ export class Backend {
   }
 
   close(): void {
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Backend, backendPath } from '../../../src/server/backend/backend.js';
@@ -9,7 +9,7 @@ import { MetaStore } from '../../../src/server/backend/meta.js';
 import { backendContentHash } from '../../../src/server/backend/content-hash.js';
 import { StrataError } from '../../../src/util/errors.js';
 import { silentLogger } from '../../../src/util/log.js';
-import { tempDir } from '../../support/index.js';
+import { eventually, tempDir } from '../../support/index.js';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'strata-backend-'));
@@ -127,4 +127,38 @@ test('backend: the content hash changes with content and not with defragmenting'
     assert.ok(backend.sizeInUse() <= inUse);
     backend.close();
   });
+});
+
+/** Writes about `mib` MiB of rows in transactions of 64 KiB, as a busy member's applies would. */
+function writeRows(backend: Backend, mib: number): void {
+  backend.db.exec('CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, body BLOB)');
+  const insert = backend.db.prepare('INSERT INTO filler (body) VALUES (?)');
+  const body = Buffer.alloc(1024, 7);
+  for (let t = 0; t < mib * 16; t++) backend.transaction(() => {
+    for (let i = 0; i < 64; i++) insert.run(body);
+  });
+}
+
+const fileSize = (path: string): number => statSync(path).size;
+
+test('backend: commits never checkpoint the WAL (SQLite would, with two fsyncs, past 1000 pages); sync() does it on the checkpoint thread', async (t) => {
+  const path = backendPath(tempDir('backend-checkpoint', t).path);
+  const backend = Backend.open(path, { logger: silentLogger, checkpointIntervalMs: 3_600_000 });
+  t.after(() => backend.close());
+  const before = fileSize(path);
+  writeRows(backend, 8);
+  assert.equal(fileSize(path), before, 'no commit copied the WAL into the database file');
+  assert.ok(fileSize(`${path}-wal`) > 8 * 2 ** 20);
+  await backend.sync();
+  assert.ok(fileSize(path) > 8 * 2 ** 20, `the database file holds the rows after sync() (${fileSize(path)} bytes)`);
+});
+
+test('backend: the checkpoint thread copies the WAL on its own, and ends with the backend', async (t) => {
+  const path = backendPath(tempDir('backend-checkpoint', t).path);
+  const backend = Backend.open(path, { logger: silentLogger, checkpointIntervalMs: 20 });
+  writeRows(backend, 2);
+  await eventually(() => fileSize(path) > 2 * 2 ** 20, 'the periodic checkpoint to fill the database file');
+  backend.close();
+  // The thread's connection is the last to close: SQLite then removes the WAL.
+  await eventually(() => !existsSync(`${path}-wal`), 'the checkpoint thread to close its connection');
 });
