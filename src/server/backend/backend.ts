@@ -7,6 +7,9 @@ import type { Logger } from '../../util/log.js';
 import { Checkpointer } from './checkpointer.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
+/** SQLite's default: the fallback when the checkpoint thread has failed. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+
 /** How stale the size the quota check reads may be. */
 const SIZE_REFRESH_MS = 100;
 
@@ -72,7 +75,12 @@ export class Backend {
       db.close();
       throw err;
     }
-    if (!readOnly) backend.checkpointer = new Checkpointer(path, options.logger, options.checkpointIntervalMs);
+    if (!readOnly) {
+      const inCommits = (): void => {
+        if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+      };
+      backend.checkpointer = new Checkpointer(path, options.logger, inCommits, options.checkpointIntervalMs);
+    }
     return backend;
   }
 
@@ -117,7 +125,8 @@ export class Backend {
    */
   async sync(): Promise<void> {
     if (this.readOnly) return;
-    await this.checkpointer?.checkpoint();
+    if (this.checkpointer?.running === true) await this.checkpointer.checkpoint();
+    else this.db.pragma('wal_checkpoint(PASSIVE)');
     for (const file of [this.path, `${this.path}-wal`]) {
       let handle: FileHandle;
       try {

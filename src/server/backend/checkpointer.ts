@@ -21,10 +21,13 @@ export class Checkpointer {
   private readonly worker: Worker;
   private readonly waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private stopped = false;
+  private failure: StrataError | undefined;
 
+  /** `onFailed` runs once if the thread fails: the backend then checkpoints as SQLite does. */
   constructor(
     private readonly path: string,
     private readonly logger: Logger,
+    private readonly onFailed: () => void,
     intervalMs = CHECKPOINT_INTERVAL_MS,
   ) {
     this.worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { path, intervalMs } });
@@ -37,9 +40,14 @@ export class Checkpointer {
     });
   }
 
+  /** False once stopped, or once the thread failed. */
+  get running(): boolean {
+    return !this.stopped;
+  }
+
   /** Copies everything committed so far into the database file (PASSIVE: readers are not waited for). */
   checkpoint(): Promise<void> {
-    if (this.stopped) return Promise.reject(new StrataError('STRATA_BACKEND_CLOSED', `Cannot checkpoint backend '${this.path}': it is closed`));
+    if (this.stopped) return Promise.reject(this.failure ?? new StrataError('STRATA_BACKEND_CLOSED', `Cannot checkpoint backend '${this.path}': it is closed`));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.worker.postMessage('checkpoint' satisfies CheckpointRequest);
@@ -68,10 +76,11 @@ export class Checkpointer {
   }
 
   private fail(err: Error): void {
+    if (this.stopped) return;
     this.stopped = true;
-    this.logger.warn('the backend checkpoint thread stopped', { path: this.path, error: errorMessage(err) });
-    for (const { reject } of this.waiting.splice(0)) {
-      reject(new StrataError('STRATA_BACKEND_CHECKPOINT', `Cannot checkpoint backend '${this.path}': ${errorMessage(err)}`, { cause: err }));
-    }
+    this.failure = new StrataError('STRATA_BACKEND_CHECKPOINT', `Cannot checkpoint backend '${this.path}': ${errorMessage(err)}`, { cause: err });
+    this.logger.warn('the backend checkpoint thread stopped; checkpointing in commits again', { path: this.path, error: errorMessage(err) });
+    this.onFailed();
+    for (const { reject } of this.waiting.splice(0)) reject(this.failure);
   }
 }

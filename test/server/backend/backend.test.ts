@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Backend, backendPath } from '../../../src/server/backend/backend.js';
+import { Checkpointer } from '../../../src/server/backend/checkpointer.js';
 import { MemberStore } from '../../../src/server/backend/members.js';
 import { MetaStore } from '../../../src/server/backend/meta.js';
 import { backendContentHash } from '../../../src/server/backend/content-hash.js';
@@ -161,4 +162,13 @@ test('backend: the checkpoint thread copies the WAL on its own, and ends with th
   backend.close();
   // The thread's connection is the last to close: SQLite then removes the WAL.
   await eventually(() => !existsSync(`${path}-wal`), 'the checkpoint thread to close its connection');
+});
+
+test('backend: a checkpoint thread that cannot start hands checkpointing back and says why', async (t) => {
+  const missing = join(tempDir('backend-checkpoint', t).path, 'gone.sqlite');
+  let handedBack = 0;
+  const checkpointer = new Checkpointer(missing, silentLogger, () => handedBack++);
+  await eventually(() => !checkpointer.running, 'the thread to fail');
+  assert.equal(handedBack, 1);
+  await assert.rejects(checkpointer.checkpoint(), (err: StrataError) => err.code === 'STRATA_BACKEND_CHECKPOINT' && err.message.includes(missing));
 });
