@@ -18,6 +18,7 @@ import { startEtcd } from '../test/support/etcd.js';
 import { buildRoot, strataBin } from '../test/support/process.js';
 import { startS3rver, s3rverCredentials } from '../test/support/s3rver.js';
 import { tempDir } from '../test/support/tmp.js';
+import { parseOptions } from './load/options.js';
 import { median } from './load/percentiles.js';
 import { runBench, type Cleanup } from './load/run-bench.js';
 import { DATA_SET_SEED, loadObjects } from './support/k8s-objects.js';
@@ -41,7 +42,7 @@ function table(rows: string[][]): string {
 
 runBench(async (cleanup: Cleanup) => {
   const gib = Number(process.argv[2] ?? 1);
-  const rounds = process.argv[3] === '--rounds' ? Number(process.argv[4]) : 3;
+  const { rounds } = parseOptions(process.argv.slice(3), { rounds: 3 });
   if (!(gib > 0) || !Number.isInteger(rounds) || rounds < 1) {
     throw new Error(`usage: snapshot-vs-etcdctl [GiB=1 [--rounds N=3]], got '${process.argv.slice(2).join(' ')}'`);
   }

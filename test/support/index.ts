@@ -6,6 +6,7 @@
  * - tempDir(prefix, t?): a directory under os.tmpdir(), removed when test `t` ends.
  * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused).
  * - seededRandom(seed): a small seeded PRNG; print the seed in failure messages.
+ * - seededBytes(random, length): bytes drawn from such a generator.
  * - missingBinary(...names) / requireBinary(t, ...names): skip with an install hint when a
  *   program is missing; with STRATA_REQUIRE_INTEROP=1 (CI) a missing program fails instead.
  * - makeCerts(dir): CA, server (SAN 127.0.0.1, localhost) and client certificates.
@@ -38,7 +39,7 @@ export {
   type ProcessResult,
   type RunOptions,
 } from './process.js';
-export { seededRandom } from './random.js';
+export { seededBytes, seededRandom } from './random.js';
 export { startRestartable, type Restartable } from './restartable.js';
 export { tempDir } from './tmp.js';
 export { PeerNetwork, linuxOnly, type LinkFault, type ProxiedConnection } from './tcp-proxy.js';

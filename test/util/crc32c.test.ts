@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Crc32c, crc32c, crc32cCombine, crc32cIsNative, crc32cJs } from '../../src/util/crc32c.js';
+import { seededBytes, seededRandom } from '../support/index.js';
 
 test('CRC-32C matches the published check value and known vectors', () => {
   // RFC 3720 (iSCSI) check value for "123456789".
@@ -28,13 +29,10 @@ function bitwise(data: Uint8Array, crc = 0): number {
   return ~c >>> 0;
 }
 
-/** A seeded generator and `length` bytes drawn from it; failures name the seed. */
+/** A seeded generator of 32-bit values and `length` bytes drawn from it; failures name the seed. */
 function seeded(seed: number, length: number): { bytes: Buffer; next: () => number } {
-  let state = seed;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const bytes = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) bytes[i] = next() >>> 24;
-  return { bytes, next };
+  const random = seededRandom(seed);
+  return { bytes: seededBytes(random, length), next: () => Math.floor(random() * 2 ** 32) };
 }
 
 test('CRC-32C of views at every alignment and length, in one buffer and across buffers, equals the bitwise one', () => {

@@ -17,7 +17,7 @@ export interface BackendOptions {
   logger: Logger;
   /** Open for reading only: another process may be writing; read transactions see a stable snapshot. */
   readOnly?: boolean;
-  /** How often a writable backend's WAL is checkpointed on its own thread (default CHECKPOINT_INTERVAL_MS). */
+  /** How often a writable backend's WAL is checkpointed on its own thread (default: every second). */
   checkpointIntervalMs?: number;
 }
 

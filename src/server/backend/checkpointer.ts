@@ -9,7 +9,7 @@ export type CheckpointReply = { kind: 'done' } | { kind: 'failed'; message: stri
  * How often the WAL is copied into the database file: about as often as SQLite's own
  * autocheckpoint (1000 pages) ran under a busy member's writes.
  */
-export const CHECKPOINT_INTERVAL_MS = 1000;
+const CHECKPOINT_INTERVAL_MS = 1000;
 
 /**
  * Checkpoints a backend's SQLite WAL on a worker thread with its own connection. SQLite's

@@ -19,14 +19,18 @@ export class SyncingFileStream extends Writable {
   private unsynced = 0;
   private background: Promise<void> | undefined;
   private syncFailure: Error | undefined;
-  /** fdatasyncs started while writing (the final fsync not counted). */
-  backgroundSyncs = 0;
+  private syncsStarted = 0;
 
   constructor(
     readonly path: string,
     private readonly mode: number,
   ) {
     super();
+  }
+
+  /** fdatasyncs started while writing (the final fsync not counted). */
+  get backgroundSyncs(): number {
+    return this.syncsStarted;
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -72,7 +76,7 @@ export class SyncingFileStream extends Writable {
     for (const part of parts) this.unsynced += part.length;
     if (this.unsynced < SYNC_EVERY_BYTES || this.background !== undefined) return;
     this.unsynced = 0;
-    this.backgroundSyncs++;
+    this.syncsStarted++;
     this.background = handle
       .datasync()
       .catch((err: Error) => {

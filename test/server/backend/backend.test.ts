@@ -157,6 +157,7 @@ test('backend: commits never checkpoint the WAL (SQLite would, with two fsyncs, 
 test('backend: the checkpoint thread copies the WAL on its own, and ends with the backend', async (t) => {
   const path = backendPath(tempDir('backend-checkpoint', t).path);
   const backend = Backend.open(path, { logger: silentLogger, checkpointIntervalMs: 20 });
+  assert.equal(backend.db.pragma('wal_autocheckpoint', { simple: true }), 0, 'only the thread can fill the database file');
   writeRows(backend, 2);
   await eventually(() => fileSize(path) > 2 * 2 ** 20, 'the periodic checkpoint to fill the database file');
   backend.close();

@@ -6,15 +6,14 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { SyncingFileStream } from '../../../src/snapshot/stores/syncing-file-stream.js';
-import { seededRandom, tempDir } from '../../support/index.js';
+import { seededBytes, seededRandom, tempDir } from '../../support/index.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 test('a stream past several sync intervals writes every byte in order, syncs as it goes, and closes its file', async (t) => {
   const seed = Number(process.env.STRATA_TEST_SEED ?? 0x5f5);
   const random = seededRandom(seed);
-  const block = Buffer.alloc(1024 * 1024);
-  for (let i = 0; i < block.length; i++) block[i] = Math.floor(random() * 256);
+  const block = seededBytes(random, 1024 * 1024);
   // 100 MiB in pieces of varied sizes, each a different slice of the block.
   const pieces: Buffer[] = [];
   for (let total = 0; total < 100 * 1024 * 1024; ) {
