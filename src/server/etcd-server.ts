@@ -865,8 +865,8 @@ export class EtcdServer implements EtcdServerApi, ClusterApi {
     return responseOf(result, 'alarm').alarms;
   }
 
-  async defragment(): Promise<void> {
-    this.applier.defragment();
+  defragment(): Promise<void> {
+    return this.applier.defragment();
   }
 
   /** etcd's MoveLeader: only the leader hands over, only to a voter, and it waits until the transferee leads. */

@@ -366,8 +366,8 @@ export class KvApplier {
     return this.backend.sizeInUse();
   }
 
-  defragment(): void {
-    this.backend.defragment();
+  defragment(): Promise<void> {
+    return this.backend.defragment();
   }
 
   /** Hands the watches to `next`, an applier over the backend a raft snapshot brought (after close(true)). */

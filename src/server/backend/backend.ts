@@ -4,11 +4,19 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StrataError, errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
-import { Checkpointer } from './checkpointer.js';
+import { Checkpointer, checkpointWal, type CheckpointMode } from './checkpointer.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** SQLite's default: the fallback when the checkpoint thread has failed. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+
+/**
+ * What the SQLite WAL file is cut back to when it starts over after a complete checkpoint.
+ * SQLite otherwise keeps the file at its largest ever: a burst of writes, or writes during a
+ * long read (a snapshot being streamed) that held checkpoints back, would hold that disk space
+ * until the member stops. A second of a busy member's writes stays well below it.
+ */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** How stale the size the quota check reads may be. */
 const SIZE_REFRESH_MS = 100;
@@ -19,6 +27,8 @@ export interface BackendOptions {
   readOnly?: boolean;
   /** How often a writable backend's WAL is checkpointed on its own thread (default: every second). */
   checkpointIntervalMs?: number;
+  /** What the WAL file is cut back to when it starts over (default: 64 MiB). */
+  walSizeLimitBytes?: number;
 }
 
 /** Where the backend lives inside a data dir, beside etcd's raft snapshots. */
@@ -62,6 +72,7 @@ export class Backend {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
         db.pragma('wal_autocheckpoint = 0');
+        db.pragma(`journal_size_limit = ${options.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES}`);
       }
       db.pragma('busy_timeout = 5000');
       db.pragma('cache_size = -65536');
@@ -125,8 +136,7 @@ export class Backend {
    */
   async sync(): Promise<void> {
     if (this.readOnly) return;
-    if (this.checkpointer?.running === true) await this.checkpointer.checkpoint();
-    else this.db.pragma('wal_checkpoint(PASSIVE)');
+    await this.checkpoint('passive');
     for (const file of [this.path, `${this.path}-wal`]) {
       let handle: FileHandle;
       try {
@@ -178,11 +188,24 @@ export class Backend {
     return (pages - free) * pageSize;
   }
 
-  /** Rewrites the file without free pages (etcd's defragment). */
-  defragment(): void {
+  /**
+   * Rewrites the file without free pages (etcd's defragment). VACUUM writes the whole database
+   * through the WAL, so the space comes back only once a truncating checkpoint empties it.
+   */
+  async defragment(): Promise<void> {
     this.db.exec('VACUUM');
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.knownSizeAt = Number.NEGATIVE_INFINITY;
+    try {
+      await this.checkpoint('truncate');
+    } finally {
+      this.knownSizeAt = Number.NEGATIVE_INFINITY;
+    }
+  }
+
+  /** On the checkpoint thread while it runs; in place once it has failed. */
+  private async checkpoint(mode: CheckpointMode): Promise<void> {
+    if (this.checkpointer?.running === true) return this.checkpointer.checkpoint(mode);
+    const failure = checkpointWal(this.db, mode);
+    if (failure !== undefined) throw new StrataError('STRATA_BACKEND_CHECKPOINT', `Cannot checkpoint backend '${this.path}': ${failure}`);
   }
 
   close(): void {

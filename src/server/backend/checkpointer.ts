@@ -1,8 +1,14 @@
 import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import { StrataError, errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 
-export type CheckpointRequest = 'checkpoint' | 'stop';
+/**
+ * PASSIVE copies what it can without waiting for anyone; TRUNCATE waits (busy_timeout) for
+ * writers and readers, copies everything and cuts the WAL file to nothing.
+ */
+export type CheckpointMode = 'passive' | 'truncate';
+export type CheckpointRequest = { kind: 'checkpoint'; mode: CheckpointMode } | { kind: 'stop' };
 export type CheckpointReply = { kind: 'done' } | { kind: 'failed'; message: string } | { kind: 'periodic-failed'; message: string };
 
 /**
@@ -10,6 +16,16 @@ export type CheckpointReply = { kind: 'done' } | { kind: 'failed'; message: stri
  * autocheckpoint (1000 pages) ran under a busy member's writes.
  */
 const CHECKPOINT_INTERVAL_MS = 1000;
+
+/**
+ * Runs one checkpoint on `db`. Returns why a truncating one did not complete (SQLite reports
+ * that in the pragma's `busy` column, not as an error), or undefined.
+ */
+export function checkpointWal(db: Database.Database, mode: CheckpointMode): string | undefined {
+  const [result] = db.pragma(`wal_checkpoint(${mode === 'truncate' ? 'TRUNCATE' : 'PASSIVE'})`) as Array<{ busy: number }>;
+  if (mode === 'truncate' && result?.busy !== 0) return 'another connection kept using the WAL (SQLITE_BUSY); try again';
+  return undefined;
+}
 
 /**
  * Checkpoints a backend's SQLite WAL on a worker thread with its own connection. SQLite's
@@ -45,12 +61,15 @@ export class Checkpointer {
     return !this.stopped;
   }
 
-  /** Copies everything committed so far into the database file (PASSIVE: readers are not waited for). */
-  checkpoint(): Promise<void> {
+  /**
+   * Copies everything committed so far into the database file; `truncate` also empties the WAL
+   * file. On the thread, it never runs alongside a periodic checkpoint, which would make it busy.
+   */
+  checkpoint(mode: CheckpointMode = 'passive'): Promise<void> {
     if (this.stopped) return Promise.reject(this.failure ?? new StrataError('STRATA_BACKEND_CLOSED', `Cannot checkpoint backend '${this.path}': it is closed`));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.worker.postMessage('checkpoint' satisfies CheckpointRequest);
+      this.worker.postMessage({ kind: 'checkpoint', mode } satisfies CheckpointRequest);
     });
   }
 
@@ -62,7 +81,7 @@ export class Checkpointer {
     if (this.stopped) return;
     this.stopped = true;
     this.worker.ref();
-    this.worker.postMessage('stop' satisfies CheckpointRequest);
+    this.worker.postMessage({ kind: 'stop' } satisfies CheckpointRequest);
   }
 
   private onReply(reply: CheckpointReply): void {

@@ -89,8 +89,10 @@ test('apply: quota check, sizes, defragment, sync and the backend hash', async (
     await h.applier.sync();
     const afterDelete = h.applier.hash();
     assert.notEqual(afterDelete, hash);
-    h.applier.defragment();
+    const beforeDefragment = h.applier.dbSize();
+    await h.applier.defragment();
     assert.equal(h.applier.hash(), afterDelete);
+    assert.ok(h.applier.dbSize() < beforeDefragment / 4, `defragment gave the deleted values' space back (${beforeDefragment} -> ${h.applier.dbSize()} bytes)`);
     assert.ok(h.applier.dbSizeInUse() <= h.applier.dbSize());
   } finally {
     h.close();

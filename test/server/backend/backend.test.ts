@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Backend, backendPath } from '../../../src/server/backend/backend.js';
 import { Checkpointer } from '../../../src/server/backend/checkpointer.js';
 import { MemberStore } from '../../../src/server/backend/members.js';
@@ -108,26 +109,24 @@ test('backend: a missing file read-only, a foreign schema and an empty file are 
   });
 });
 
-test('backend: the content hash changes with content and not with defragmenting', () => {
-  withDir((dir) => {
-    const backend = Backend.open(backendPath(dir), { logger: silentLogger });
-    const meta = new MetaStore(backend.db);
-    const empty = backendContentHash(backend.db);
-    backend.transaction(() => {
-      for (let i = 0; i < 500; i++) meta.putString(`k${i}`, 'x'.repeat(200));
-    });
-    const full = backendContentHash(backend.db);
-    assert.notEqual(full, empty);
-    backend.transaction(() => {
-      for (let i = 0; i < 400; i++) meta.delete(`k${i}`);
-    });
-    const before = backendContentHash(backend.db);
-    const inUse = backend.sizeInUse();
-    backend.defragment();
-    assert.equal(backendContentHash(backend.db), before);
-    assert.ok(backend.sizeInUse() <= inUse);
-    backend.close();
+test('backend: the content hash changes with content and not with defragmenting', async (t) => {
+  const backend = Backend.open(backendPath(tempDir('backend-hash', t).path), { logger: silentLogger });
+  t.after(() => backend.close());
+  const meta = new MetaStore(backend.db);
+  const empty = backendContentHash(backend.db);
+  backend.transaction(() => {
+    for (let i = 0; i < 500; i++) meta.putString(`k${i}`, 'x'.repeat(200));
   });
+  const full = backendContentHash(backend.db);
+  assert.notEqual(full, empty);
+  backend.transaction(() => {
+    for (let i = 0; i < 400; i++) meta.delete(`k${i}`);
+  });
+  const before = backendContentHash(backend.db);
+  const inUse = backend.sizeInUse();
+  await backend.defragment();
+  assert.equal(backendContentHash(backend.db), before);
+  assert.ok(backend.sizeInUse() <= inUse);
 });
 
 /** Writes about `mib` MiB of rows in transactions of 64 KiB, as a busy member's applies would. */
@@ -172,4 +171,44 @@ test('backend: a checkpoint thread that cannot start hands checkpointing back an
   await eventually(() => !checkpointer.running, 'the thread to fail');
   assert.equal(handedBack, 1);
   await assert.rejects(checkpointer.checkpoint(), (err: StrataError) => err.code === 'STRATA_BACKEND_CHECKPOINT' && err.message.includes(missing));
+});
+
+test('backend: defragment gives the space back, WAL included, while the checkpoint thread is busy checkpointing', async (t) => {
+  const path = backendPath(tempDir('backend-defragment', t).path);
+  // A periodic checkpoint every millisecond: a truncating one run beside it would come back busy.
+  const backend = Backend.open(path, { logger: silentLogger, checkpointIntervalMs: 1 });
+  t.after(() => backend.close());
+  writeRows(backend, 8);
+  backend.db.exec('DELETE FROM filler');
+  await backend.sync();
+  const before = backend.size();
+  await backend.defragment();
+  assert.ok(!existsSync(`${path}-wal`) || fileSize(`${path}-wal`) === 0, 'the WAL VACUUM wrote through is emptied');
+  assert.ok(backend.size() < before / 8, `the files shrink (${before} -> ${backend.size()} bytes)`);
+});
+
+test('backend: the WAL file is cut back to its limit once it starts over, not kept at its largest', async (t) => {
+  const path = backendPath(tempDir('backend-wal-limit', t).path);
+  const backend = Backend.open(path, { logger: silentLogger, checkpointIntervalMs: 3_600_000, walSizeLimitBytes: 2 ** 20 });
+  t.after(() => backend.close());
+  writeRows(backend, 8);
+  assert.ok(fileSize(`${path}-wal`) > 8 * 2 ** 20);
+  await backend.sync();
+  writeRows(backend, 0.0625);
+  assert.ok(fileSize(`${path}-wal`) <= 2 ** 20, `the WAL file is at most 1 MiB after starting over (${fileSize(`${path}-wal`)} bytes)`);
+});
+
+test('backend: a defragment whose WAL a reader holds says so instead of leaving the space taken', async (t) => {
+  const path = backendPath(tempDir('backend-defragment', t).path);
+  const backend = Backend.open(path, { logger: silentLogger });
+  t.after(() => backend.close());
+  writeRows(backend, 1);
+  const reader = new Database(path, { readonly: true });
+  t.after(() => reader.close());
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM filler').get();
+  await assert.rejects(backend.defragment(), (err: StrataError) => err.code === 'STRATA_BACKEND_CHECKPOINT' && /Cannot checkpoint backend '.*': another connection kept using the WAL .*try again/.test(err.message));
+  reader.exec('COMMIT');
+  await backend.defragment();
+  assert.ok(!existsSync(`${path}-wal`) || fileSize(`${path}-wal`) === 0);
 });
