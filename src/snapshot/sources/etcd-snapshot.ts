@@ -20,7 +20,7 @@ import {
   type NamedValue,
   type Problem,
 } from './etcd-buckets.js';
-import { hashByRev, revisionId, scanKeep } from './etcd-hashkv.js';
+import { hashByRev, scanKeep } from './etcd-hashkv.js';
 import { SHA256_TRAILER_BYTES, checkSha256Trailer, hasSha256Trailer } from './sha256-trailer.js';
 
 export type { EtcdAlarm, EtcdAuthState, EtcdLease, EtcdMember, NamedValue } from './etcd-buckets.js';
@@ -265,9 +265,9 @@ export class EtcdSnapshot {
    */
   async *history(): AsyncGenerator<EtcdRevision> {
     const unfinished = this.scheduledCompactRevision !== undefined && this.scheduledCompactRevision !== this.finishedCompactRevision;
-    const kept = unfinished ? (await scanKeep(this.revisions(), this.compactRevision, this.compactRevision)).kept : undefined;
+    const keep = unfinished ? await scanKeep(this.revisions(), this.compactRevision, this.compactRevision) : undefined;
     for await (const r of this.revisions()) {
-      if (kept === undefined || r.main > this.compactRevision || kept.has(revisionId(r))) yield r;
+      if (keep === undefined || r.main > this.compactRevision || keep.keeps(r)) yield r;
     }
   }
 

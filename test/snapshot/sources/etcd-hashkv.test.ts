@@ -50,10 +50,18 @@ test('without a compaction every revision up to atRev counts', async () => {
   assert.equal(await hashByRev(stream(image), 6, 0), expectedHash([a2, b3, a5, c6]));
 });
 
-test('scanKeep counts the keys alive at a revision', async () => {
-  assert.deepEqual(await scanKeep(stream(image)(), 6, 4), { kept: new Set(['3_0']), liveKeys: 3 });
-  assert.deepEqual(await scanKeep(stream(image)(), 7, 4), { kept: new Set(), liveKeys: 2 });
-  assert.deepEqual(await scanKeep(stream(image)(), 4, 4), { kept: new Set(['2_0', '3_0']), liveKeys: 2 });
+test('scanKeep says which compacted revisions Keep holds and counts the keys alive at a revision', async () => {
+  const kept = async (atRev: number): Promise<{ kept: number[]; liveKeys: number }> => {
+    const keep = await scanKeep(stream(image)(), atRev, 4);
+    return { kept: [a2, b3].filter((r) => keep.keeps(r)).map((r) => r.main), liveKeys: keep.liveKeys };
+  };
+  assert.deepEqual(await kept(6), { kept: [3], liveKeys: 3 });
+  assert.deepEqual(await kept(7), { kept: [], liveKeys: 2 });
+  assert.deepEqual(await kept(4), { kept: [2, 3], liveKeys: 2 });
+  // Keep holds a key's latest revision only, not an older one of the same key.
+  const older = rev(1, 'a', { put: 1, created: 1 });
+  const twice = await scanKeep(stream([older, rev(2, 'a', { put: 2, created: 1 })])(), 4, 4);
+  assert.equal(twice.keeps(older), false);
 });
 
 async function oneHashKv(revisions: HashableRevision[], compactRev: number): Promise<number> {
