@@ -38,13 +38,8 @@ export class ByteKeyTable {
 
   /** The live entry of `key`, or -1. */
   find(key: Uint8Array): number {
-    const hash = hashBytes(key);
-    const mask = this.slots.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
-      if (entry === EMPTY) return -1;
-      if (this.keyHash[entry] === hash && this.keyEquals(entry, key)) return entry;
-    }
+    const slot = this.slotOf(key);
+    return slot < 0 ? -1 : this.slots[slot]!;
   }
 
   /** A new live entry for `key`, its fields 0; the key must not be live. */
@@ -63,13 +58,11 @@ export class ByteKeyTable {
 
   /** Kills the live entry of `key`, if there is one; returns whether there was. */
   delete(key: Uint8Array): boolean {
-    const entry = this.find(key);
-    if (entry < 0) return false;
-    this.dead[entry] = 1;
+    let hole = this.slotOf(key);
+    if (hole < 0) return false;
+    this.dead[this.slots[hole]!] = 1;
     this.liveEntries--;
     const mask = this.slots.length - 1;
-    let hole = this.keyHash[entry]! & mask;
-    while (this.slots[hole] !== entry) hole = (hole + 1) & mask;
     // Backward-shift deletion: move later members of the probe run into the hole, so lookups
     // never need tombstones.
     for (let slot = (hole + 1) & mask; this.slots[slot] !== EMPTY; slot = (slot + 1) & mask) {
@@ -95,6 +88,17 @@ export class ByteKeyTable {
   /** Calls `visit` with every live entry, in the order they were added. */
   forEachLive(visit: (entry: number) => void): void {
     for (let entry = 0; entry < this.entries; entry++) if (this.dead[entry] === 0) visit(entry);
+  }
+
+  /** The slot holding `key`'s live entry, or -1. */
+  private slotOf(key: Uint8Array): number {
+    const hash = hashBytes(key);
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === EMPTY) return -1;
+      if (this.keyHash[entry] === hash && this.keyEquals(entry, key)) return slot;
+    }
   }
 
   private keyEquals(entry: number, key: Uint8Array): boolean {

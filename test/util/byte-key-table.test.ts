@@ -67,3 +67,23 @@ test('ByteKeyTable: a key added again after its delete is a new entry at the end
   assert.deepEqual(live, [empty, again]);
   assert.equal(table.get(again, 0), 0, 'a new entry starts with its fields at 0');
 });
+
+test('ByteKeyTable finds keys across key blocks: ones that would not fit the rest of a block, and ones larger than a block', () => {
+  const random = seededRandom(SEED + 1);
+  const table = new ByteKeyTable(1);
+  // 1,000-byte keys fill a 1 MiB block with 576 bytes to spare, so every 1,049th starts a new block.
+  const keys = Array.from({ length: 3_000 }, (_, i) => Buffer.concat([Buffer.from(`${i}:`), seededBytes(random, 998 - String(i).length)]));
+  const huge = [seededBytes(random, 2 * 1024 * 1024 + 7), seededBytes(random, 1024 * 1024 + 1)];
+  const all = [keys[0]!, huge[0]!, ...keys.slice(1, 1_500), huge[1]!, ...keys.slice(1_500)];
+  all.forEach((key, i) => table.set(table.add(key), 0, i));
+  try {
+    // Copies, so that a match is by bytes, not by the buffer that was added.
+    all.forEach((key, i) => assert.equal(table.get(table.find(Buffer.from(key)), 0), i, `key ${i} of ${all.length} (${key.length} bytes)`));
+    const changed = Buffer.from(huge[0]!);
+    changed[changed.length - 1] = changed.at(-1)! ^ 1;
+    assert.equal(table.find(changed), -1, 'a huge key that differs in its last byte is not found');
+    assert.equal(table.find(huge[0]!.subarray(0, 1000)), -1);
+  } catch (err) {
+    throw new Error(`seed ${SEED + 1}: ${(err as Error).message}`, { cause: err });
+  }
+});

@@ -65,7 +65,7 @@ export class Checkpointer {
    * Copies everything committed so far into the database file; `truncate` also empties the WAL
    * file. On the thread, it never runs alongside a periodic checkpoint, which would make it busy.
    */
-  checkpoint(mode: CheckpointMode = 'passive'): Promise<void> {
+  checkpoint(mode: CheckpointMode): Promise<void> {
     if (this.stopped) return Promise.reject(this.failure ?? new StrataError('STRATA_BACKEND_CLOSED', `Cannot checkpoint backend '${this.path}': it is closed`));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });

@@ -36,11 +36,11 @@ export async function scanKeep(revisions: AsyncIterable<HashableRevision>, atRev
   for await (const r of revisions) {
     if (r.main > atRev) break;
     if (r.main <= compactRev) {
-      const entry = latest.find(r.kv.key);
       if (r.tombstone) {
-        if (entry >= 0) latest.delete(r.kv.key);
+        latest.delete(r.kv.key);
         continue;
       }
+      const entry = latest.find(r.kv.key);
       const at = entry >= 0 ? entry : latest.add(r.kv.key);
       latest.set(at, KEPT_MAIN, r.main);
       latest.set(at, KEPT_SUB, r.sub);

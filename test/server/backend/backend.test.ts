@@ -170,7 +170,7 @@ test('backend: a checkpoint thread that cannot start hands checkpointing back an
   const checkpointer = new Checkpointer(missing, silentLogger, () => handedBack++);
   await eventually(() => !checkpointer.running, 'the thread to fail');
   assert.equal(handedBack, 1);
-  await assert.rejects(checkpointer.checkpoint(), (err: StrataError) => err.code === 'STRATA_BACKEND_CHECKPOINT' && err.message.includes(missing));
+  await assert.rejects(checkpointer.checkpoint('passive'), (err: StrataError) => err.code === 'STRATA_BACKEND_CHECKPOINT' && err.message.includes(missing));
 });
 
 test('backend: defragment gives the space back, WAL included, while the checkpoint thread is busy checkpointing', async (t) => {
