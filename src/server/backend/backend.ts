@@ -208,8 +208,13 @@ export class Backend {
     if (failure !== undefined) throw new StrataError('STRATA_BACKEND_CHECKPOINT', `Cannot checkpoint backend '${this.path}': ${failure}`);
   }
 
+  /**
+   * Closes this connection before the thread's, never beside it: the last connection to close
+   * copies the WAL into the database file and removes it, and two closing at once can each
+   * still see the other and both leave the WAL behind.
+   */
   close(): void {
-    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
+    this.checkpointer?.stop();
   }
 }
