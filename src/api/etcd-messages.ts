@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { protoDir } from './etcd-proto.js';
+import { protoDir } from './proto-dir.js';
 
 /**
  * Encoders and decoders for any etcd v3 API message by name (etcdserverpb.*), decoding to

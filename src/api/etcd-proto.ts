@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { protoDir } from './proto-dir.js';
 
 /**
  * Loads etcd's v3 API (src/api/proto) for @grpc/grpc-js, shared by the bundled server and
@@ -20,20 +18,6 @@ export const protoLoaderOptions: protoLoader.Options = {
   defaults: true,
   oneofs: true,
 };
-
-/** The folder holding the .proto files, found from this module whether run from src/ or a build dir. */
-export function protoDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'src', 'api', 'proto');
-    if (existsSync(join(candidate, 'rpc.proto'))) return candidate;
-    const local = join(dir, 'proto');
-    if (existsSync(join(local, 'rpc.proto'))) return local;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('Cannot find etcd API definitions: src/api/proto/rpc.proto is missing');
-    dir = parent;
-  }
-}
 
 export interface EtcdServices {
   KV: grpc.ServiceClientConstructor;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { decodeKeyValue, encodeKeyValue, type StoredKeyValue } from '../../src/api/mvccpb.js';
-import { protoDir } from '../../src/api/etcd-proto.js';
+import { protoDir } from '../../src/api/proto-dir.js';
 
 // Cross-check the hand-written codec with protobufjs reading the same .proto file.
 const root = new protobuf.Root().loadSync(`${protoDir()}/kv.proto`, { keepCase: true });

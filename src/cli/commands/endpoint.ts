@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import type { EtcdClient } from '../../client/client.js';
-import { EtcdRequestError } from '../../client/errors.js';
 import { errorMessage, StrataError, UsageError } from '../../util/errors.js';
 import { addClientFlags, withClient } from '../flags/client-flags.js';
 import { addOutputFlags, outputFromFlags } from '../flags/output-flags.js';
@@ -121,6 +120,7 @@ async function checkHealth(client: EtcdClient, endpoint: string): Promise<Endpoi
     try {
       await client.range({ key: 'health' });
     } catch (err) {
+      const { EtcdRequestError } = await import('../../client/errors.js');
       if (!(err instanceof EtcdRequestError && err.etcdName === 'permissionDenied')) throw err;
     }
     const took = goDuration(process.hrtime.bigint() - started);

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { resolveServerConfig } from '../../server/config/server-config.js';
 import { serverFlags } from '../../server/config/flag-table.js';
-import { EtcdServer } from '../../server/etcd-server.js';
 import { createLogger } from '../../util/log.js';
 import { action } from '../run-action.js';
 
@@ -39,6 +38,8 @@ export function registerServerCommand(program: Command): void {
       const { config, notes } = resolveServerConfig(given, process.env);
       const logger = createLogger(process.stderr, config.logLevel);
       for (const note of notes) logger.info(note);
+      // Loaded here, not with the command list: the server is most of the code.
+      const { EtcdServer } = await import('../../server/etcd-server.js');
       const { server } = await EtcdServer.start(config, logger);
       // A member removed from the cluster stops by itself and exits with why, as etcd does.
       const removed = await new Promise<Error | undefined>((resolve) => {

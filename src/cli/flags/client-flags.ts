@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { EtcdClient, type EtcdClientOptions } from '../../client/client.js';
+import type { EtcdClient, EtcdClientOptions } from '../../client/client.js';
 import { parseDuration } from '../../util/duration.js';
 import { parseFlagBool, readFlagFile } from '../../util/flag-values.js';
 import { UsageError } from '../../util/errors.js';
@@ -93,9 +93,18 @@ function silenceIpServerNameWarning(): void {
   process.emitWarning = filtered as typeof process.emitWarning;
 }
 
+/**
+ * A client from the command's flags. The client (gRPC) loads only when a command needs one:
+ * every command module is loaded at start, and `snapshot verify` of a file should not carry it.
+ */
+export async function openClient(opts: Record<string, unknown>): Promise<EtcdClient> {
+  const { EtcdClient } = await import('../../client/client.js');
+  return new EtcdClient(clientOptionsFromFlags(opts));
+}
+
 /** Opens a client from the command's flags, runs `fn` with it and always closes it. */
 export async function withClient<T>(opts: Record<string, unknown>, fn: (client: EtcdClient) => Promise<T>): Promise<T> {
-  const client = new EtcdClient(clientOptionsFromFlags(opts));
+  const client = await openClient(opts);
   try {
     return await fn(client);
   } finally {

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
-import { protoDir } from '../../api/etcd-proto.js';
+import type protobufjs from 'protobufjs';
+import { protoDir } from '../../api/proto-dir.js';
 
 /**
  * JSON exactly as etcdctl writes it: Go's encoding/json over etcd's generated structs, so
@@ -9,12 +10,19 @@ import { protoDir } from '../../api/etcd-proto.js';
  * enums as numbers.
  */
 
-let root: protobuf.Root | undefined;
+let loadedLibrary: typeof protobufjs | undefined;
+let root: protobufjs.Root | undefined;
 
-function messageType(name: string): protobuf.Type {
+/** protobufjs, loaded at the first JSON output rather than with every command. */
+function protobuf(): typeof protobufjs {
+  loadedLibrary ??= createRequire(import.meta.url)('protobufjs') as typeof protobufjs;
+  return loadedLibrary;
+}
+
+function messageType(name: string): protobufjs.Type {
   if (!root) {
     const dir = protoDir();
-    const loaded = new protobuf.Root();
+    const loaded = new (protobuf().Root)();
     loaded.resolvePath = (_origin, target) => join(dir, target);
     loaded.loadSync('rpc.proto', { keepCase: true }).resolveAll();
     root = loaded;
@@ -40,7 +48,7 @@ export function etcdJson(typeName: string, message: unknown): RawJson {
   return new RawJson(encodeMessage(messageType(typeName), message as Record<string, unknown>));
 }
 
-function encodeMessage(type: protobuf.Type, message: Record<string, unknown>): string {
+function encodeMessage(type: protobufjs.Type, message: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const field of type.fieldsArray) {
     const value = message[field.name];
@@ -59,10 +67,10 @@ function encodeMessage(type: protobuf.Type, message: Record<string, unknown>): s
 }
 
 /** One value; undefined when it is Go's zero value (left out by omitempty, outside lists). */
-function encodeValue(field: protobuf.Field, value: unknown): string | undefined {
+function encodeValue(field: protobufjs.Field, value: unknown): string | undefined {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return encodeMessage(resolved, value as Record<string, unknown>);
-  if (resolved instanceof protobuf.Enum) {
+  if (resolved instanceof protobuf().Type) return encodeMessage(resolved, value as Record<string, unknown>);
+  if (resolved instanceof protobuf().Enum) {
     const number = typeof value === 'number' ? value : (resolved.values[String(value)] ?? 0);
     return number === 0 && !field.repeated ? undefined : String(number);
   }
