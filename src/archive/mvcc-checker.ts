@@ -1,5 +1,6 @@
 import type { StoredKeyValue } from '../api/mvccpb.js';
-import { ByteKeyTable } from '../util/byte-key-table.js';
+import type { ByteKeyTable } from '../util/byte-key-table.js';
+import { SpillingKeyTable } from '../util/spilling-key-table.js';
 import type { ArchiveContents } from './manifest.js';
 
 /**
@@ -8,8 +9,8 @@ import type { ArchiveContents } from './manifest.js';
  * generation the version goes up by one and create_revision stays that of the version-1 put;
  * a tombstone closes a live generation and the next put starts again at version 1. At or below
  * the compact revision a `history` stream holds only the one put compaction keeps per key.
- * Memory: one entry per distinct key, about 70 bytes plus the key (ByteKeyTable); everything
- * else is constant.
+ * Memory: one entry per distinct key, about 70 bytes plus the key, up to a bound past which the
+ * per-key checks go through temporary files (SpillingKeyTable); everything else is constant.
  */
 export interface MvccScope {
   compactRevision: number;
@@ -32,16 +33,45 @@ export class MvccViolation extends Error {
 /** Per key: the generation's create revision, and its version (0 once a tombstone closed it). */
 const CREATE_REVISION = 0;
 const VERSION = 1;
+/** Per record, what the per-key checks read. */
+const R_MAIN = 0;
+const R_SUB = 1;
+const R_TOMBSTONE = 2;
+const R_VERSION = 3;
+const R_CREATE_REVISION = 4;
+
+export interface MvccCheckerOptions {
+  /** What the check is part of, for errors about its temporary files. */
+  purpose?: string;
+  /** Memory for the per-key table before it goes to temporary files (SpillingKeyTable). */
+  memoryBytes?: number;
+  directory?: string;
+}
 
 export class MvccChecker {
-  private readonly keys = new ByteKeyTable(2);
+  private readonly keys: SpillingKeyTable;
+  private readonly record = new Float64Array(5);
   private lastMain = 0;
   private lastSub = -1;
-  private live = 0;
 
-  constructor(private readonly scope: MvccScope) {}
+  constructor(
+    private readonly scope: MvccScope,
+    options: MvccCheckerOptions = {},
+  ) {
+    this.keys = new SpillingKeyTable({
+      stateFields: 2,
+      recordFields: this.record.length,
+      apply: (table, key, record) => this.applyToKey(table, key, record),
+      purpose: options.purpose ?? 'check the MVCC invariants',
+      ...(options.memoryBytes !== undefined ? { memoryBytes: options.memoryBytes } : {}),
+      ...(options.directory !== undefined ? { directory: options.directory } : {}),
+    });
+  }
 
-  /** Throws MvccViolation at the first record that breaks an invariant. */
+  /**
+   * Throws MvccViolation at the first record that breaks an invariant; once the keys no longer
+   * fit in memory, a broken per-key invariant is found by finish() instead.
+   */
   add(main: number, sub: number, tombstone: boolean, kv: StoredKeyValue): void {
     const fail = (detail: string): never => {
       throw new MvccViolation(main, sub, kv.key, detail);
@@ -52,54 +82,83 @@ export class MvccChecker {
     this.lastMain = main;
     this.lastSub = sub;
     if (kv.key.length === 0) fail('the key is empty');
-    const keys = this.keys;
-    const entry = keys.find(kv.key);
-    const version = entry < 0 ? 0 : keys.get(entry, VERSION);
-    const kept = this.scope.contents === 'latest' || main <= this.scope.compactRevision;
-
     if (tombstone) {
       if (this.scope.contents === 'latest') fail('a latest-only snapshot holds no tombstones');
       if (main <= this.scope.compactRevision) fail(`a tombstone at or below compact revision ${this.scope.compactRevision} (compaction removes them)`);
+    } else if (kv.modRevision !== main) {
+      fail(`mod_revision ${kv.modRevision} differs from the revision`);
+    }
+    const record = this.record;
+    record[R_MAIN] = main;
+    record[R_SUB] = sub;
+    record[R_TOMBSTONE] = tombstone ? 1 : 0;
+    record[R_VERSION] = kv.version;
+    record[R_CREATE_REVISION] = kv.createRevision;
+    this.keys.add(kv.key, record);
+  }
+
+  /** The invariants that need the key's generation so far. */
+  private applyToKey(keys: ByteKeyTable, key: Buffer, record: Float64Array): void {
+    const main = record[R_MAIN]!;
+    const fail = (detail: string): never => {
+      throw new MvccViolation(main, record[R_SUB]!, Buffer.from(key), detail);
+    };
+    const entry = keys.find(key);
+    const version = entry < 0 ? 0 : keys.get(entry, VERSION);
+    if (record[R_TOMBSTONE] === 1) {
       if (version === 0) fail('a tombstone for a key that does not exist');
       keys.set(entry, VERSION, 0);
-      this.live--;
       return;
     }
-
-    if (kv.modRevision !== main) fail(`mod_revision ${kv.modRevision} differs from the revision`);
-    if (kept) {
+    const putVersion = record[R_VERSION]!;
+    const createRevision = record[R_CREATE_REVISION]!;
+    if (this.scope.contents === 'latest' || main <= this.scope.compactRevision) {
       if (entry >= 0) {
         fail(this.scope.contents === 'latest' ? 'the key appears twice' : `a second revision of the key at or below compact revision ${this.scope.compactRevision}`);
       }
-      if (kv.version < 1) fail(`version ${kv.version} is below 1`);
-      if (kv.createRevision < 1 || kv.createRevision > main) fail(`create_revision ${kv.createRevision} is not in 1..${main}`);
-      if (kv.version === 1 && kv.createRevision !== main) fail(`version 1 but create_revision ${kv.createRevision}`);
-      this.setState(keys.add(kv.key), kv.createRevision, kv.version);
-      this.live++;
+      if (putVersion < 1) fail(`version ${putVersion} is below 1`);
+      if (createRevision < 1 || createRevision > main) fail(`create_revision ${createRevision} is not in 1..${main}`);
+      if (putVersion === 1 && createRevision !== main) fail(`version 1 but create_revision ${createRevision}`);
+      this.setState(keys, keys.add(key), createRevision, putVersion);
       return;
     }
 
     if (version === 0) {
-      if (kv.version !== 1) fail(`a new generation starts at version ${kv.version}, not 1`);
-      if (kv.createRevision !== main) fail(`a new generation has create_revision ${kv.createRevision}, not its own revision`);
-      this.setState(entry >= 0 ? entry : keys.add(kv.key), main, 1);
-      this.live++;
+      if (putVersion !== 1) fail(`a new generation starts at version ${putVersion}, not 1`);
+      if (createRevision !== main) fail(`a new generation has create_revision ${createRevision}, not its own revision`);
+      this.setState(keys, entry >= 0 ? entry : keys.add(key), main, 1);
       return;
     }
-    if (kv.version !== version + 1) fail(`version ${kv.version} follows version ${version}`);
-    if (kv.createRevision !== keys.get(entry, CREATE_REVISION)) {
-      fail(`create_revision ${kv.createRevision} differs from the generation's ${keys.get(entry, CREATE_REVISION)}`);
+    if (putVersion !== version + 1) fail(`version ${putVersion} follows version ${version}`);
+    if (createRevision !== keys.get(entry, CREATE_REVISION)) {
+      fail(`create_revision ${createRevision} differs from the generation's ${keys.get(entry, CREATE_REVISION)}`);
     }
-    keys.set(entry, VERSION, kv.version);
+    keys.set(entry, VERSION, putVersion);
   }
 
-  private setState(entry: number, createRevision: number, version: number): void {
-    this.keys.set(entry, CREATE_REVISION, createRevision);
-    this.keys.set(entry, VERSION, version);
+  private setState(keys: ByteKeyTable, entry: number, createRevision: number, version: number): void {
+    keys.set(entry, CREATE_REVISION, createRevision);
+    keys.set(entry, VERSION, version);
   }
 
-  /** Call after the last record. */
+  /**
+   * Call after the last record: runs the per-key checks that went to disk, if any. The live keys
+   * are counted from the final states, not as records go: a replay can be abandoned and run again.
+   */
   finish(): { liveKeys: number; distinctKeys: number } {
-    return { liveKeys: this.live, distinctKeys: this.keys.size };
+    let distinctKeys = 0;
+    let liveKeys = 0;
+    this.keys.finish((table) => {
+      distinctKeys += table.size;
+      table.forEachLive((entry) => {
+        if (table.get(entry, VERSION) > 0) liveKeys++;
+      });
+    });
+    return { liveKeys, distinctKeys };
+  }
+
+  /** Removes temporary files when reading stops before finish(). */
+  close(): void {
+    this.keys.close();
   }
 }

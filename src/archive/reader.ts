@@ -59,8 +59,10 @@ export interface ArchiveReaderOptions {
   codec?: CodecName;
   /** The whole-file SHA-256 from the sidecar; checked at the end when given. */
   expectedSha256?: string;
-  /** Also check the MVCC invariants (memory grows with the number of keys). */
+  /** Also check the MVCC invariants (per-key state, in temporary files past a bound). */
   checkMvcc?: boolean;
+  /** Memory for the MVCC checks' per-key state before it goes to temporary files (tests). */
+  mvccMemoryBytes?: number;
 }
 
 export interface ArchiveVerification {
@@ -131,6 +133,7 @@ export class ArchiveReader {
   /** Stops reading and releases the input. */
   close(): void {
     this.decoded.destroy();
+    this.checker?.close();
   }
 
   /** The records in order, one chunk entry's worth at a time (about `manifest.chunkBytes`). */
@@ -327,7 +330,10 @@ export class ArchiveReader {
       return parseManifest(obj);
     });
     this.tally = new ContentTally(this.manifest);
-    if (this.options.checkMvcc === true) this.checker = new MvccChecker(this.manifest);
+    if (this.options.checkMvcc === true) {
+      const memory = this.options.mvccMemoryBytes;
+      this.checker = new MvccChecker(this.manifest, { purpose: `check the MVCC invariants of '${this.label}'`, ...(memory !== undefined ? { memoryBytes: memory } : {}) });
+    }
   }
 
   /**
@@ -426,8 +432,18 @@ export class ArchiveReader {
     const hashKV = this.tally.hashKV();
     if (JSON.stringify(trailer.hashKV) !== JSON.stringify(hashKV)) mismatch('hashKV', trailer.hashKV, hashKV);
     if (this.checker !== undefined) {
-      const live = this.checker.finish().liveKeys;
+      const live = this.finishMvccChecks(this.checker);
       if (live !== trailer.keyCount) throw this.fail(`trailer keyCount is ${trailer.keyCount} but ${live} keys exist at revision ${this.manifest.revision}`);
+    }
+  }
+
+  /** The per-key checks that went to temporary files report here, not at their entry. */
+  private finishMvccChecks(checker: MvccChecker): number {
+    try {
+      return checker.finish().liveKeys;
+    } catch (err) {
+      if (err instanceof MvccViolation) throw this.fail(`MVCC invariant broken at ${err.message}`);
+      throw err;
     }
   }
 

@@ -118,15 +118,21 @@ function trailerMayNotBeEtcdHash(manifest: ArchiveManifest): boolean {
  * trailer's hash over the whole history: etcd leaves out a key's compaction-kept revision once
  * the key was written again. Without a compaction the two are the same.
  */
-async function readThrough(reader: ArchiveReader): Promise<SnapshotStatus> {
-  const hasher = trailerMayNotBeEtcdHash(reader.manifest) ? new LastRevisionHashKv(reader.manifest.compactRevision) : undefined;
-  for await (const batch of reader.recordBatches()) {
-    if (hasher === undefined) continue;
-    for (const r of batch) hasher.add({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, value: r.kvBytes });
+async function readThrough(reader: ArchiveReader, location: string): Promise<SnapshotStatus> {
+  const hasher = trailerMayNotBeEtcdHash(reader.manifest)
+    ? new LastRevisionHashKv(reader.manifest.compactRevision, { purpose: `compute etcd's HashKV of '${location}'` })
+    : undefined;
+  try {
+    for await (const batch of reader.recordBatches()) {
+      if (hasher === undefined) continue;
+      for (const r of batch) hasher.add({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, value: r.kvBytes });
+    }
+    const status = archiveStatus(await reader.finish());
+    if (hasher !== undefined && status.hashKV !== null) status.hashKV = hasher.digest(status.hashKV);
+    return status;
+  } finally {
+    hasher?.close();
   }
-  const status = archiveStatus(await reader.finish());
-  if (hasher !== undefined && status.hashKV !== null) status.hashKV = hasher.digest(status.hashKV);
-  return status;
 }
 
 /**
@@ -138,7 +144,7 @@ export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
     store,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, { label: store.location, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
-      if (trailerMayNotBeEtcdHash(reader.manifest)) return readThrough(reader);
+      if (trailerMayNotBeEtcdHash(reader.manifest)) return readThrough(reader, store.location);
       return archiveStatus(await reader.skipToTrailer());
     },
     etcdStatus,
@@ -154,7 +160,7 @@ export function verifySnapshot(store: SnapshotStore): Promise<VerifyReport> {
     store,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, { label: store.location, checkMvcc: true, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
-      const status = await readThrough(reader);
+      const status = await readThrough(reader, store.location);
       const checks = ['zstd and tar layers', 'entry SHA-256s', 'records and MVCC invariants', 'counts and hashKV'];
       if (o.sha256 !== undefined) checks.push('whole-file SHA-256 (sidecar)');
       return { status, checks };

@@ -14,7 +14,12 @@ const EMPTY = -1;
 
 export class ByteKeyTable {
   /** Key bytes: block number and offset of each entry's key. */
-  private readonly blocks: Buffer[] = [];
+  private blocks: Buffer[] = [];
+  /** Emptied key blocks that clear() kept for reuse. */
+  private spareBlocks: Buffer[] = [];
+  private blockBytes = 0;
+  /** Bytes of the keys stored since the last clear(). */
+  private keyBytes = 0;
   private blockUsed = BLOCK_BYTES;
   private keyBlock = new Uint32Array(FIRST_CAPACITY);
   private keyOffset = new Uint32Array(FIRST_CAPACITY);
@@ -85,6 +90,45 @@ export class ByteKeyTable {
     this.columns[field]![entry] = value;
   }
 
+  /**
+   * Removes every entry but keeps the memory (columns, slots, key blocks) for the entries to come,
+   * so that a table filled and emptied over and over leaves no garbage behind.
+   */
+  clear(): void {
+    this.dead.fill(0, 0, this.entries);
+    for (const column of this.columns) column.fill(0, 0, this.entries);
+    this.entries = 0;
+    this.liveEntries = 0;
+    this.keyBytes = 0;
+    this.slots.fill(EMPTY);
+    for (const block of this.blocks) {
+      if (block.length === BLOCK_BYTES) this.spareBlocks.push(block);
+      else this.blockBytes -= block.length;
+    }
+    this.blocks = [];
+    this.blockUsed = BLOCK_BYTES;
+  }
+
+  /** The key of `entry`: a view into the table's memory, valid until the table is dropped. */
+  keyOf(entry: number): Buffer {
+    const offset = this.keyOffset[entry]!;
+    return this.blocks[this.keyBlock[entry]!]!.subarray(offset, offset + this.keyLength[entry]!);
+  }
+
+  /** The memory the table holds: key blocks, columns and slots. */
+  get byteSize(): number {
+    return this.blockBytes + this.keyHash.length * this.entryBytes() + this.slots.length * 4;
+  }
+
+  /** The memory its entries need, spare capacity aside (slots at the most loaded they get). */
+  get bytesInUse(): number {
+    return this.keyBytes + this.entries * (this.entryBytes() + 2 * 4);
+  }
+
+  private entryBytes(): number {
+    return 4 * 4 + 1 + 8 * this.columns.length;
+  }
+
   /** Calls `visit` with every live entry, in the order they were added. */
   forEachLive(visit: (entry: number) => void): void {
     for (let entry = 0; entry < this.entries; entry++) if (this.dead[entry] === 0) visit(entry);
@@ -113,11 +157,14 @@ export class ByteKeyTable {
       if (key.length > BLOCK_BYTES) {
         // A key larger than a block gets a block of its own, which is full at once.
         this.blocks.push(Buffer.from(key));
+        this.blockBytes += key.length;
         this.blockUsed = BLOCK_BYTES;
         this.placeKey(entry, key, this.blocks.length - 1, 0);
         return;
       }
-      this.blocks.push(Buffer.allocUnsafe(BLOCK_BYTES));
+      const spare = this.spareBlocks.pop();
+      this.blocks.push(spare ?? Buffer.allocUnsafe(BLOCK_BYTES));
+      if (spare === undefined) this.blockBytes += BLOCK_BYTES;
       this.blockUsed = 0;
     }
     const block = this.blocks.length - 1;
@@ -127,6 +174,7 @@ export class ByteKeyTable {
   }
 
   private placeKey(entry: number, key: Uint8Array, block: number, offset: number): void {
+    this.keyBytes += key.length;
     this.keyBlock[entry] = block;
     this.keyOffset[entry] = offset;
     this.keyLength[entry] = key.length;
@@ -160,7 +208,7 @@ export class ByteKeyTable {
 }
 
 /** FNV-1a, 32 bits: keys are short, and this runs once per record. */
-function hashBytes(bytes: Uint8Array): number {
+export function hashBytes(bytes: Uint8Array): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash >>> 0;

@@ -13,27 +13,49 @@ function kv(key: string, main: number, version: number, create: number, mod = ma
   return { key: Buffer.from(key), createRevision: create, modRevision: mod, version, value: Buffer.from('v'), lease: 0n };
 }
 
-/** Runs the steps; returns the violation's message, or undefined when all pass. */
+/** Per-key state in memory, and (a 1-byte budget) through temporary files from the first record on. */
+const BUDGETS = [undefined, 1];
+
+function checkerFor(scope: MvccScope, memoryBytes: number | undefined): MvccChecker {
+  return new MvccChecker(scope, memoryBytes === undefined ? {} : { memoryBytes });
+}
+
+/**
+ * Runs the steps with each budget; returns the violation's message, or undefined when all pass,
+ * after asserting that both budgets agree.
+ */
 function run(steps: Step[], scope: MvccScope = { compactRevision: 0, contents: 'history' }): string | undefined {
-  const checker = new MvccChecker(scope);
-  try {
-    for (const [main, sub, key, version, create, mod] of steps) {
-      if (version === DEL) checker.add(main, sub, true, kv(key, 0, 0, 0, 0));
-      else checker.add(main, sub, false, kv(key, main, version, create ?? main, mod ?? main));
+  const outcomes = BUDGETS.map((memoryBytes) => {
+    const checker = checkerFor(scope, memoryBytes);
+    try {
+      for (const [main, sub, key, version, create, mod] of steps) {
+        if (version === DEL) checker.add(main, sub, true, kv(key, 0, 0, 0, 0));
+        else checker.add(main, sub, false, kv(key, main, version, create ?? main, mod ?? main));
+      }
+      checker.finish();
+    } catch (err) {
+      checker.close();
+      assert.ok(err instanceof MvccViolation);
+      return err.message;
     }
-  } catch (err) {
-    assert.ok(err instanceof MvccViolation);
-    return err.message;
-  }
-  return undefined;
+    return undefined;
+  });
+  assert.equal(outcomes[1], outcomes[0], 'the same outcome with the keys in temporary files');
+  return outcomes[0];
 }
 
 test('a generated history passes, and the live key count matches', () => {
-  for (const seed of [1, 2, 3]) {
-    const history = generateHistory(seed, { revisions: 3000, keys: 200, valueBytes: 8, compactAt: 0.4, leases: 0 });
-    const checker = new MvccChecker({ compactRevision: history.compactRevision, contents: 'history' });
-    for (const r of history.records) checker.add(r.main, r.sub, r.tombstone, r.kv);
-    assert.equal(checker.finish().liveKeys, history.liveKeys, `seed ${seed}`);
+  // The last history is large enough that its spilled files outgrow a 1-byte budget and are
+  // split again, so records are replayed more than once.
+  for (const [seed, revisions, keys] of [[1, 3000, 200], [2, 3000, 200], [3, 3000, 200], [4, 60_000, 5_000]] as const) {
+    const history = generateHistory(seed, { revisions, keys, valueBytes: 8, compactAt: 0.4, leases: 0 });
+    for (const memoryBytes of BUDGETS) {
+      const checker = checkerFor({ compactRevision: history.compactRevision, contents: 'history' }, memoryBytes);
+      for (const r of history.records) checker.add(r.main, r.sub, r.tombstone, r.kv);
+      const { liveKeys, distinctKeys } = checker.finish();
+      assert.equal(liveKeys, history.liveKeys, `seed ${seed}, budget ${memoryBytes}`);
+      assert.equal(distinctKeys, new Set(history.records.map((r) => r.kv.key.toString())).size, `seed ${seed}, budget ${memoryBytes}`);
+    }
   }
 });
 
@@ -73,10 +95,18 @@ test('a reader with checkMvcc reports a well-formed archive whose history is bro
   const victim = history.records.find((r) => !r.tombstone && r.kv.version > 1)!;
   victim.kv = { ...victim.kv, version: victim.kv.version + 1 };
   const { bytes } = await writeArchive(history);
+  const broken = `MVCC invariant broken at revision ${victim.main}_${victim.sub}, key "${victim.kv.key.toString()}": version \\d+ follows version \\d+$`;
   const reader = await ArchiveReader.open([bytes], { label: 'broken.tar.zst', checkMvcc: true });
   await assert.rejects(reader.finish(), (err: unknown) => {
     assert.ok(err instanceof IntegrityError);
-    assert.match(err.message, new RegExp(`^Cannot read snapshot 'broken.tar.zst': entry records/000000.pb: MVCC invariant broken at revision ${victim.main}_${victim.sub}, key "${victim.kv.key.toString()}": version \\d+ follows version \\d+$`));
+    assert.match(err.message, new RegExp(`^Cannot read snapshot 'broken.tar.zst': entry records/000000.pb: ${broken}`));
+    return true;
+  });
+  // With the per-key checks in temporary files, the same record is named once they are replayed.
+  const spilled = await ArchiveReader.open([bytes], { label: 'broken.tar.zst', checkMvcc: true, mvccMemoryBytes: 1 });
+  await assert.rejects(spilled.finish(), (err: unknown) => {
+    assert.ok(err instanceof IntegrityError);
+    assert.match(err.message, new RegExp(`^Cannot read snapshot 'broken.tar.zst': ${broken}`));
     return true;
   });
 });

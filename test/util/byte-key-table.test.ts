@@ -87,3 +87,25 @@ test('ByteKeyTable finds keys across key blocks: ones that would not fit the res
     throw new Error(`seed ${SEED + 1}: ${(err as Error).message}`, { cause: err });
   }
 });
+
+test('ByteKeyTable.clear empties the table and refills it in the memory it already holds', () => {
+  const table = new ByteKeyTable(2);
+  const fill = (round: number): void => {
+    for (let i = 0; i < 50_000; i++) {
+      const entry = table.add(Buffer.from(`round-${round}-key-${i}`));
+      assert.equal(table.get(entry, 0), 0, 'a new entry starts with its fields at 0');
+      table.set(entry, 0, i + 1);
+    }
+  };
+  fill(1);
+  table.add(Buffer.alloc(3 * 1024 * 1024, 1));
+  const held = table.byteSize;
+  table.clear();
+  assert.equal(table.size, 0);
+  assert.equal(table.bytesInUse, 0);
+  assert.equal(table.find(Buffer.from('round-1-key-7')), -1);
+  fill(2);
+  assert.equal(table.find(Buffer.from('round-1-key-7')), -1);
+  assert.equal(table.get(table.find(Buffer.from('round-2-key-7')), 0), 8);
+  assert.ok(table.byteSize <= held - 3 * 1024 * 1024, `no new memory for the same keys again (${table.byteSize} of ${held} bytes)`);
+});

@@ -64,10 +64,15 @@ test('scanKeep says which compacted revisions Keep holds and counts the keys ali
   assert.equal(twice.keeps(older), false);
 });
 
+/** The one-pass hash with its per-key state in memory; asserts that it is the same through temporary files. */
 async function oneHashKv(revisions: HashableRevision[], compactRev: number): Promise<number> {
-  const hasher = new LastRevisionHashKv(compactRev);
-  for (const r of revisions) hasher.add(r);
-  return hasher.digest(referenceHashKv(revisions));
+  const [inMemory, spilled] = [{}, { memoryBytes: 1 }].map((options) => {
+    const hasher = new LastRevisionHashKv(compactRev, options);
+    for (const r of revisions) hasher.add(r);
+    return hasher.digest(referenceHashKv(revisions));
+  });
+  assert.equal(spilled, inMemory, 'the same hash with the keys in temporary files');
+  return inMemory!;
 }
 
 test('in one pass, the last revision\'s HashKV leaves out each kept revision whose key was written or deleted again', async () => {

@@ -1,0 +1,301 @@
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ByteKeyTable, hashBytes } from './byte-key-table.js';
+import { makeTempDirectory, tempFileWork, writeFullySync } from './temp-files.js';
+
+/**
+ * Applies a stream of records to per-key state when every key's records must be seen in order
+ * but the keys need not be: verify's MVCC checks and etcd's HashKV of a compacted history. The
+ * state lives in a ByteKeyTable while that stays under `memoryBytes`; past that, the table's
+ * entries and every later record go to temporary files by a hash of their key (16 of them, in
+ * stream order), and `finish` replays each file into a table of its own, splitting a file
+ * again by further hash bits if its keys still do not fit. Memory stays bounded whatever the
+ * number of keys; a few million small keys, as in a 1 GiB snapshot of short values, would
+ * otherwise take several hundred MiB.
+ *
+ * `apply` must depend only on the record and its key's entry, and change nothing but the table:
+ * a replay that outgrows memory is abandoned and its records applied again after the split.
+ * When it throws, the error of the earliest record in stream order is the one thrown, as if
+ * nothing had been spilled.
+ */
+export interface SpillingKeyTableOptions {
+  /** Numbers kept per key (the table's columns). */
+  stateFields: number;
+  /** Numbers per record, as passed to `add` and `apply`. */
+  recordFields: number;
+  apply: (table: ByteKeyTable, key: Buffer, record: Float64Array) => void;
+  /** What the work is, for errors: "verify 'x.tar.zst'". */
+  purpose: string;
+  /** How large the table may grow before records go to disk. */
+  memoryBytes?: number;
+  /** Where the temporary files go: os.tmpdir() (TMPDIR) by default. */
+  directory?: string;
+}
+
+/** About a quarter of the 200 MiB a verify of a 1 GiB snapshot may take. */
+const MEMORY_BYTES = 8 * 2 ** 20;
+const PARTITION_BITS = 4;
+const PARTITIONS = 1 << PARTITION_BITS;
+/** Each level of splitting takes the next hash bits down; the table's slots use the lowest. */
+const MAX_DEPTH = 32 / PARTITION_BITS - 1;
+const WRITE_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_BYTES = 1024 * 1024;
+/** How often (records) the table's size is looked at. */
+const SIZE_CHECK_EVERY = 1024;
+
+/** A spilled record: kind, key length, then (for records) the stream ordinal, the numbers and the key. */
+const RECORD = 0;
+const STATE = 1;
+const HEADER_BYTES = 5;
+
+export class SpillingKeyTable {
+  private readonly memoryBytes: number;
+  private table: ByteKeyTable | undefined;
+  /** The table once spilled, emptied and refilled by each replay: dropping it would leave its memory as garbage. */
+  private replayTable: ByteKeyTable | undefined;
+  private ordinal = 0;
+  private directory: string | undefined;
+  private partitions: PartitionWriter | undefined;
+  private fileCount = 0;
+  private earliest: { ordinal: number; error: unknown } | undefined;
+
+  constructor(private readonly options: SpillingKeyTableOptions) {
+    this.memoryBytes = options.memoryBytes ?? MEMORY_BYTES;
+    this.table = new ByteKeyTable(options.stateFields);
+  }
+
+  /** Whether records have gone to disk. */
+  get spilled(): boolean {
+    return this.directory !== undefined;
+  }
+
+  /** `record` may be reused by the caller once this returns. */
+  add(key: Buffer, record: Float64Array): void {
+    const ordinal = this.ordinal++;
+    if (this.table !== undefined) {
+      this.options.apply(this.table, key, record);
+      if (ordinal % SIZE_CHECK_EVERY === 0 && this.table.byteSize > this.memoryBytes) this.spill(this.table);
+      return;
+    }
+    this.partitions!.write(RECORD, hashBytes(key), key, record, ordinal);
+  }
+
+  /**
+   * Replays what was spilled and calls `visit` with each table once its keys are complete (one
+   * table, or one per spilled file). Throws what `apply` threw for the earliest record. Removes
+   * the temporary files either way.
+   */
+  finish(visit: (table: ByteKeyTable) => void): void {
+    try {
+      if (this.table !== undefined) {
+        visit(this.table);
+        return;
+      }
+      const paths = this.partitions!.close();
+      this.partitions = undefined;
+      for (const path of paths) this.replay(path, 1, visit);
+      if (this.earliest !== undefined) throw this.earliest.error;
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Removes the temporary files; safe to call more than once. */
+  close(): void {
+    this.partitions?.abandon();
+    this.partitions = undefined;
+    if (this.directory !== undefined) rmSync(this.directory, { recursive: true, force: true });
+  }
+
+  private spill(table: ByteKeyTable): void {
+    this.directory = makeTempDirectory(this.options.purpose, 'strata-keys-', this.options.directory);
+    this.partitions = this.newPartitions(0);
+    const state = new Float64Array(this.options.stateFields);
+    table.forEachLive((entry) => {
+      for (let field = 0; field < state.length; field++) state[field] = table.get(entry, field);
+      const key = table.keyOf(entry);
+      this.partitions!.write(STATE, hashBytes(key), key, state, 0);
+    });
+    this.table = undefined;
+    this.replayTable = table;
+  }
+
+  private newPartitions(depth: number): PartitionWriter {
+    const paths = Array.from({ length: PARTITIONS }, () => join(this.directory!, `${this.fileCount++}.keys`));
+    return new PartitionWriter(paths, depth, (work) => this.guardIo(work));
+  }
+
+  /** Applies one file's records to a fresh table; splits it further when its keys do not fit. */
+  private replay(path: string, depth: number, visit: (table: ByteKeyTable) => void): void {
+    const table = this.replayTable!;
+    table.clear();
+    const numbers = this.numbersBuffer();
+    const record = numbers.subarray(0, this.options.recordFields);
+    let count = 0;
+    let failed = false;
+    for (const spilled of this.readSpilled(path, numbers)) {
+      if (++count % SIZE_CHECK_EVERY === 0 && depth <= MAX_DEPTH && table.bytesInUse > this.memoryBytes) {
+        this.split(path, depth, visit);
+        return;
+      }
+      const entry = spilled.kind === STATE ? table.add(spilled.key) : -1;
+      if (entry >= 0) {
+        for (let field = 0; field < this.options.stateFields; field++) table.set(entry, field, numbers[field]!);
+        continue;
+      }
+      // Records after the earliest failure so far cannot change what is thrown.
+      if (this.earliest !== undefined && spilled.ordinal > this.earliest.ordinal) continue;
+      try {
+        this.options.apply(table, spilled.key, record);
+      } catch (error) {
+        this.earliest = { ordinal: spilled.ordinal, error };
+        failed = true;
+        break;
+      }
+    }
+    rmSync(path, { force: true });
+    if (!failed && this.earliest === undefined) visit(table);
+  }
+
+  private split(path: string, depth: number, visit: (table: ByteKeyTable) => void): void {
+    const writer = this.newPartitions(depth);
+    const numbers = this.numbersBuffer();
+    for (const spilled of this.readSpilled(path, numbers)) {
+      const fields = numbers.subarray(0, spilled.kind === STATE ? this.options.stateFields : this.options.recordFields);
+      writer.write(spilled.kind, hashBytes(spilled.key), spilled.key, fields, spilled.ordinal);
+    }
+    rmSync(path, { force: true });
+    for (const part of writer.close()) this.replay(part, depth + 1, visit);
+  }
+
+  /** Room for the numbers of a record or of a key's state, whichever has more. */
+  private numbersBuffer(): Float64Array {
+    return new Float64Array(Math.max(this.options.recordFields, this.options.stateFields));
+  }
+
+  /** The spilled records of one file in order; `fields` receives each one's numbers. */
+  private *readSpilled(path: string, fields: Float64Array): Generator<{ kind: number; key: Buffer; ordinal: number }> {
+    const fd = this.guardIo(() => openSync(path, 'r'));
+    try {
+      let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      let start = 0;
+      let end = 0;
+      for (;;) {
+        if (end - start < HEADER_BYTES || end - start < this.spilledLength(buffer, start)) {
+          buffer.copy(buffer, 0, start, end);
+          end -= start;
+          start = 0;
+          if (end >= HEADER_BYTES) {
+            const needed = this.spilledLength(buffer, 0);
+            if (needed > buffer.length) buffer = Buffer.concat([buffer.subarray(0, end)], needed);
+          }
+          const read = this.guardIo(() => readSync(fd, buffer, end, buffer.length - end, null));
+          if (read === 0) {
+            if (end !== 0) throw new Error(`temporary file '${path}' ends inside a record`);
+            return;
+          }
+          end += read;
+          continue;
+        }
+        const kind = buffer[start]!;
+        const keyLength = buffer.readUInt32LE(start + 1);
+        let at = start + HEADER_BYTES;
+        let ordinal = 0;
+        if (kind === RECORD) {
+          ordinal = buffer.readDoubleLE(at);
+          at += 8;
+        }
+        const count = kind === STATE ? this.options.stateFields : this.options.recordFields;
+        for (let field = 0; field < count; field++, at += 8) fields[field] = buffer.readDoubleLE(at);
+        const key = buffer.subarray(at, at + keyLength);
+        start = at + keyLength;
+        yield { kind, key, ordinal };
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private spilledLength(buffer: Buffer, at: number): number {
+    const kind = buffer[at]!;
+    const numbers = kind === STATE ? this.options.stateFields : this.options.recordFields + 1;
+    return HEADER_BYTES + numbers * 8 + buffer.readUInt32LE(at + 1);
+  }
+
+  private guardIo<T>(work: () => T): T {
+    return tempFileWork(this.options.purpose, this.directory ?? this.options.directory ?? tmpdir(), work);
+  }
+}
+
+/** Sixteen files, one per value of the key hash's bits at `depth`, written through buffers. */
+class PartitionWriter {
+  private readonly fds: number[];
+  private readonly buffers: Buffer[];
+  private readonly used: number[];
+  private readonly shift: number;
+  private closed = false;
+
+  constructor(
+    private readonly paths: string[],
+    depth: number,
+    private readonly guardIo: <T>(work: () => T) => T,
+  ) {
+    this.shift = 32 - PARTITION_BITS * (depth + 1);
+    this.fds = [];
+    try {
+      for (const path of paths) this.fds.push(guardIo(() => openSync(path, 'wx', 0o600)));
+    } catch (err) {
+      for (const fd of this.fds) closeSync(fd);
+      throw err;
+    }
+    this.buffers = paths.map(() => Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
+    this.used = paths.map(() => 0);
+  }
+
+  write(kind: number, hash: number, key: Buffer, fields: Float64Array, ordinal: number): void {
+    const partition = (hash >>> this.shift) & (PARTITIONS - 1);
+    const length = HEADER_BYTES + (kind === RECORD ? 8 : 0) + fields.length * 8 + key.length;
+    if (this.used[partition]! + length > WRITE_BUFFER_BYTES) this.flush(partition);
+    let buffer = this.buffers[partition]!;
+    // A record larger than the buffer goes out through a buffer of its own.
+    if (length > WRITE_BUFFER_BYTES) buffer = Buffer.allocUnsafe(length);
+    let at = buffer === this.buffers[partition] ? this.used[partition]! : 0;
+    buffer[at] = kind;
+    buffer.writeUInt32LE(key.length, at + 1);
+    at += HEADER_BYTES;
+    if (kind === RECORD) at = buffer.writeDoubleLE(ordinal, at);
+    for (let field = 0; field < fields.length; field++) at = buffer.writeDoubleLE(fields[field]!, at);
+    at += key.copy(buffer, at);
+    if (buffer === this.buffers[partition]) this.used[partition] = at;
+    else this.writeAll(partition, buffer);
+  }
+
+  /** Flushes and closes the files; returns their paths. */
+  close(): string[] {
+    if (this.closed) return this.paths;
+    this.closed = true;
+    try {
+      for (let partition = 0; partition < this.fds.length; partition++) this.flush(partition);
+    } finally {
+      for (const fd of this.fds) closeSync(fd);
+    }
+    return this.paths;
+  }
+
+  /** Closes the files without writing what is buffered (they are about to be removed). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fd of this.fds) closeSync(fd);
+  }
+
+  private flush(partition: number): void {
+    this.writeAll(partition, this.buffers[partition]!.subarray(0, this.used[partition]!));
+    this.used[partition] = 0;
+  }
+
+  private writeAll(partition: number, bytes: Buffer): void {
+    this.guardIo(() => writeFullySync(this.fds[partition]!, bytes));
+  }
+}

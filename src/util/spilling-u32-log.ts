@@ -1,0 +1,104 @@
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTempDirectory, tempFileWork, writeFullySync } from './temp-files.js';
+
+/**
+ * An append-only list of fixed-width tuples of 32-bit numbers, read back in order once: in
+ * memory up to `memoryBytes`, in a temporary file past that (such as a CRC and a length for
+ * every revision a compaction kept, of which a snapshot can hold millions).
+ */
+export interface SpillingU32LogOptions {
+  /** Numbers per tuple. */
+  width: number;
+  /** What the work is, for errors: "verify 'x.tar.zst'". */
+  purpose: string;
+  memoryBytes?: number;
+  /** Where the temporary file goes: os.tmpdir() (TMPDIR) by default. */
+  directory?: string;
+}
+
+const MEMORY_BYTES = 2 * 2 ** 20;
+const BLOCK_BYTES = 1024 * 1024;
+
+export class SpillingU32Log {
+  private readonly blockTuples: number;
+  private readonly memoryBlocks: number;
+  private blocks: Uint32Array[] = [];
+  private used = 0;
+  private count = 0;
+  private directory: string | undefined;
+  private fd: number | undefined;
+
+  constructor(private readonly options: SpillingU32LogOptions) {
+    this.blockTuples = Math.floor(BLOCK_BYTES / 4 / options.width);
+    this.memoryBlocks = Math.max(1, Math.floor((options.memoryBytes ?? MEMORY_BYTES) / BLOCK_BYTES));
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** Appends one tuple (`width` numbers); returns its index. */
+  push(tuple: ArrayLike<number>): number {
+    let block = this.blocks[this.blocks.length - 1];
+    if (block === undefined || this.used === this.blockTuples) {
+      if (this.blocks.length === this.memoryBlocks) this.writeOut();
+      block = new Uint32Array(this.blockTuples * this.options.width);
+      this.blocks.push(block);
+      this.used = 0;
+    }
+    block.set(tuple, this.used * this.options.width);
+    this.used++;
+    return this.count++;
+  }
+
+  /** Calls `visit` with each tuple's index and numbers (a reused view), in order. */
+  forEach(visit: (index: number, tuple: Uint32Array) => void): void {
+    const width = this.options.width;
+    let index = 0;
+    const visitBlock = (block: Uint32Array, tuples: number): void => {
+      for (let t = 0; t < tuples; t++) visit(index++, block.subarray(t * width, (t + 1) * width));
+    };
+    if (this.fd !== undefined) {
+      const fd = this.fd;
+      const block = new Uint32Array(this.blockTuples * width);
+      const bytes = Buffer.from(block.buffer);
+      for (let position = 0; ; ) {
+        const read = this.guardIo(() => readSync(fd, bytes, 0, bytes.length, position));
+        if (read === 0) break;
+        position += read;
+        visitBlock(block, read / 4 / width);
+      }
+    }
+    this.blocks.forEach((block, i) => visitBlock(block, i === this.blocks.length - 1 ? this.used : this.blockTuples));
+  }
+
+  /** Removes the temporary file; safe to call more than once. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    if (this.directory !== undefined) rmSync(this.directory, { recursive: true, force: true });
+    this.directory = undefined;
+    this.blocks = [];
+  }
+
+  /** Moves the full blocks in memory to the file. */
+  private writeOut(): void {
+    if (this.fd === undefined) {
+      this.directory = makeTempDirectory(this.options.purpose, 'strata-log-', this.options.directory);
+      const path = join(this.directory, 'tuples');
+      this.fd = this.guardIo(() => openSync(path, 'wx+', 0o600));
+    }
+    const fd = this.fd;
+    for (const block of this.blocks) {
+      const bytes = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+      this.guardIo(() => writeFullySync(fd, bytes));
+    }
+    this.blocks = [];
+  }
+
+  private guardIo<T>(work: () => T): T {
+    return tempFileWork(this.options.purpose, this.directory ?? this.options.directory ?? tmpdir(), work);
+  }
+}
