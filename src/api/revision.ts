@@ -1,3 +1,4 @@
+import type { StoredKeyValue } from './mvccpb.js';
 import { Crc32c } from '../util/crc32c.js';
 
 /**
@@ -83,4 +84,14 @@ export class HashKvHasher {
     this.crc.update(bytes);
     this.hashed += bytes.length;
   }
+}
+
+/** A revision as HashKV reads it: its place, its key-value and the bytes stored for it. */
+export interface HashableRevision {
+  main: number;
+  sub: number;
+  tombstone: boolean;
+  kv: StoredKeyValue;
+  /** The stored bytes: the marshalled mvccpb.KeyValue. */
+  value: Uint8Array;
 }

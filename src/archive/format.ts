@@ -3,7 +3,8 @@ import { IntegrityError } from '../util/errors.js';
 /** The archive's identity and layout constants (docs/archive-format.md). */
 export const FORMAT_NAME = 'strata-archive';
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 0;
+/** 1.1 added the trailer's `hashKV.etcdHash`. */
+export const FORMAT_MINOR = 1;
 export const FORMAT_VERSION = `${FORMAT_MAJOR}.${FORMAT_MINOR}`;
 
 export const MANIFEST_ENTRY = 'manifest.json';

@@ -3,6 +3,7 @@ export { ArchiveWriter, type ArchiveRecord, type ArchiveWriterOptions, type Arch
 export { ArchiveReader, type ArchiveReaderOptions, type ArchiveVerification, type ReadRecord } from './reader.js';
 export {
   idToHex,
+  etcdHashNeedsRecords,
   type ArchiveContents,
   type ArchiveManifest,
   type ArchiveMember,

@@ -87,6 +87,16 @@ function asHexId(value: unknown, field: string): string {
   return text;
 }
 
+/**
+ * Whether etcd's HashKV at the snapshot revision can only be had from the records: a compacted
+ * history written before format 1.1, whose trailer has no `hashKV.etcdHash`. (Without a
+ * compaction the history hash is etcd's; a `latest` archive has neither.)
+ */
+export function etcdHashNeedsRecords(manifest: ArchiveManifest): boolean {
+  if (manifest.contents !== 'history' || manifest.compactRevision === 0) return false;
+  return (parseFormatVersion(manifest.formatVersion)?.minor ?? 0) < 1;
+}
+
 export function parseFormatVersion(text: string): { major: number; minor: number } | undefined {
   const match = /^(\d{1,6})\.(\d{1,6})$/.exec(text);
   return match === null ? undefined : { major: Number(match[1]), minor: Number(match[2]) };

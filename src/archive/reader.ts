@@ -44,6 +44,13 @@ function parseTrailerEntry(data: Buffer): ArchiveTrailer {
   return parseTrailer(obj);
 }
 
+/** etcd's HashKV as the trailer gives it: its own field, or the history hash where no compaction can make them differ. */
+function etcdHashOf(trailer: ArchiveTrailer): number | null {
+  const hashKV = trailer.hashKV;
+  if (hashKV === null) return null;
+  return hashKV.etcdHash ?? (hashKV.compactRevision === 0 ? hashKV.hash : null);
+}
+
 /** A record as read back: the decoded key-value and its exact stored bytes. */
 export interface ReadRecord {
   main: number;
@@ -63,6 +70,12 @@ export interface ArchiveReaderOptions {
   checkMvcc?: boolean;
   /** Memory for the MVCC checks' per-key state before it goes to temporary files (tests). */
   mvccMemoryBytes?: number;
+  /**
+   * Recompute etcd's HashKV at the snapshot revision (per-key state for a compacted history),
+   * compare it with the trailer's where the archive has one (format 1.1), and report it; a
+   * function decides from the manifest.
+   */
+  computeEtcdHash?: boolean | ((manifest: ArchiveManifest) => boolean);
 }
 
 export interface ArchiveVerification {
@@ -76,6 +89,11 @@ export interface ArchiveVerification {
   contentChecked: boolean;
   /** Whether the MVCC invariants were checked. */
   mvccChecked: boolean;
+  /**
+   * etcd's HashKV at the snapshot revision: recomputed when asked, else the trailer's, else
+   * (a format 1.0 archive of a compacted history read without computeEtcdHash) null.
+   */
+  etcdHashKV: number | null;
 }
 
 interface Entry {
@@ -134,6 +152,8 @@ export class ArchiveReader {
   close(): void {
     this.decoded.destroy();
     this.checker?.close();
+    // Undefined when the manifest could not be read.
+    (this.tally as ContentTally | undefined)?.close();
   }
 
   /** The records in order, one chunk entry's worth at a time (about `manifest.chunkBytes`). */
@@ -209,6 +229,7 @@ export class ArchiveReader {
         bytes: this.rawBytes,
         contentChecked,
         mvccChecked: contentChecked && this.checker !== undefined,
+        etcdHashKV: (contentChecked ? this.tally.hashKV()?.etcdHash : undefined) ?? etcdHashOf(trailer),
       };
     } catch (err) {
       this.close();
@@ -329,7 +350,11 @@ export class ArchiveReader {
       }
       return parseManifest(obj);
     });
-    this.tally = new ContentTally(this.manifest);
+    const etcdHash = this.options.computeEtcdHash;
+    this.tally = new ContentTally(this.manifest, {
+      etcdHash: typeof etcdHash === 'function' ? etcdHash(this.manifest) : etcdHash === true,
+      purpose: `compute etcd's HashKV of '${this.label}'`,
+    });
     if (this.options.checkMvcc === true) {
       const memory = this.options.mvccMemoryBytes;
       this.checker = new MvccChecker(this.manifest, { purpose: `check the MVCC invariants of '${this.label}'`, ...(memory !== undefined ? { memoryBytes: memory } : {}) });
@@ -430,7 +455,10 @@ export class ArchiveReader {
     if (trailer.keyCount !== this.tally.keyCount) mismatch('keyCount', trailer.keyCount, this.tally.keyCount);
     if (trailer.leaseCount !== this.tally.leaseCount) mismatch('leaseCount', trailer.leaseCount, this.tally.leaseCount);
     const hashKV = this.tally.hashKV();
-    if (JSON.stringify(trailer.hashKV) !== JSON.stringify(hashKV)) mismatch('hashKV', trailer.hashKV, hashKV);
+    const { etcdHash: archivedEtcdHash, ...archived } = trailer.hashKV ?? {};
+    const { etcdHash, ...computed } = hashKV ?? {};
+    if ((trailer.hashKV === null) !== (hashKV === null) || JSON.stringify(archived) !== JSON.stringify(computed)) mismatch('hashKV', trailer.hashKV, hashKV);
+    if (etcdHash !== undefined && archivedEtcdHash !== undefined && etcdHash !== archivedEtcdHash) mismatch('hashKV.etcdHash', archivedEtcdHash, etcdHash);
     if (this.checker !== undefined) {
       const live = this.finishMvccChecks(this.checker);
       if (live !== trailer.keyCount) throw this.fail(`trailer keyCount is ${trailer.keyCount} but ${live} keys exist at revision ${this.manifest.revision}`);

@@ -1,17 +1,26 @@
 import type { StoredKeyValue } from '../api/mvccpb.js';
 import { HashKvHasher } from '../api/revision.js';
+import { LastRevisionHashKv } from './last-revision-hash-kv.js';
 import type { ArchiveContents } from './manifest.js';
 import type { ArchiveHashKv } from './trailer.js';
 
 /**
- * What writer and reader both compute over the record stream in constant memory: record order,
- * counts and etcd's HashKV. The writer puts the results in the trailer; the reader recomputes
- * them and compares.
+ * What writer and reader both compute over the record stream: record order, counts and the
+ * history hash in constant memory, and, when asked, etcd's HashKV at the snapshot revision,
+ * which for a compacted history needs per-key state (LastRevisionHashKv, bounded). The writer
+ * puts the results in the trailer; the reader recomputes them and compares.
  */
 export interface TallyScope {
   revision: number;
   compactRevision: number;
   contents: ArchiveContents;
+}
+
+export interface TallyOptions {
+  /** Also compute etcd's HashKV (`hashKV.etcdHash`). */
+  etcdHash?: boolean;
+  /** What the tally is part of, for errors about temporary files. */
+  purpose?: string;
 }
 
 export class ContentTally {
@@ -21,8 +30,18 @@ export class ContentTally {
   private lastMain = 0;
   private lastSub = -1;
   private readonly hasher = new HashKvHasher();
+  /** Only a compacted history needs one: otherwise etcd's HashKV is the history hash. */
+  private readonly etcdHasher: LastRevisionHashKv | undefined;
+  private result: ArchiveHashKv | null | undefined;
 
-  constructor(private readonly scope: TallyScope) {}
+  constructor(
+    private readonly scope: TallyScope,
+    private readonly options: TallyOptions = {},
+  ) {
+    if (options.etcdHash === true && scope.contents === 'history' && scope.compactRevision > 0) {
+      this.etcdHasher = new LastRevisionHashKv(scope.compactRevision, options.purpose !== undefined ? { purpose: options.purpose } : {});
+    }
+  }
 
   /** Throws an Error naming the record when it breaks the order or lies beyond the snapshot. */
   addRecord(main: number, sub: number, tombstone: boolean, kv: StoredKeyValue, kvBytes: Uint8Array): void {
@@ -36,6 +55,7 @@ export class ContentTally {
     this.lastSub = sub;
     this.recordCount++;
     this.hasher.addRecord(main, sub, tombstone, kvBytes);
+    this.etcdHasher?.add({ main, sub, tombstone, kv, value: kvBytes });
     // In a HashKV-shaped history each key's generation opens with a version-1 put or with the
     // one revision compaction kept for it, and closes with a tombstone, so the live keys can be
     // counted without remembering any key.
@@ -56,8 +76,18 @@ export class ContentTally {
     return this.liveKeys;
   }
 
+  /** Call once the records are all in; `etcdHash` is there when it was asked for. */
   hashKV(): ArchiveHashKv | null {
-    if (this.scope.contents !== 'history') return null;
-    return { hash: this.hasher.digest(), revision: this.scope.revision, compactRevision: this.scope.compactRevision };
+    if (this.result !== undefined) return this.result;
+    if (this.scope.contents !== 'history') return (this.result = null);
+    const hash = this.hasher.digest();
+    const etcdHash = this.etcdHasher !== undefined ? this.etcdHasher.digest(hash) : this.options.etcdHash === true ? hash : undefined;
+    this.result = { hash, ...(etcdHash !== undefined ? { etcdHash } : {}), revision: this.scope.revision, compactRevision: this.scope.compactRevision };
+    return this.result;
+  }
+
+  /** Removes temporary files when the stream stops before hashKV(). */
+  close(): void {
+    this.etcdHasher?.close();
   }
 }

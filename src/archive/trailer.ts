@@ -2,8 +2,13 @@ import { asCount, asObject, asString, type JsonObject } from './json-fields.js';
 
 /** etcd's HashKV response at the snapshot revision, as the archive recomputes it. */
 export interface ArchiveHashKv {
-  /** CRC-32C as etcd's HashKV returns it (an unsigned 32-bit number). */
+  /** The history hash: HashKV's algorithm over every record (an unsigned 32-bit CRC-32C). */
   hash: number;
+  /**
+   * etcd's HashKV at `revision`, as `etcdctl endpoint hashkv --rev` gives it: for a compacted
+   * history it leaves out a compaction-kept revision whose key was written again. Format 1.1.
+   */
+  etcdHash?: number;
   revision: number;
   compactRevision: number;
 }
@@ -32,10 +37,14 @@ export function parseTrailer(obj: JsonObject): ArchiveTrailer {
   let hashKV: ArchiveHashKv | null = null;
   if (obj.hashKV !== null) {
     const h = asObject(obj.hashKV, 'trailer hashKV');
-    const hash = asCount(h.hash, 'hashKV.hash');
-    if (hash > 0xffffffff) throw new Error('hashKV.hash is above 2^32');
+    const crc = (value: unknown, name: string): number => {
+      const n = asCount(value, name);
+      if (n > 0xffffffff) throw new Error(`${name} is above 2^32`);
+      return n;
+    };
     hashKV = {
-      hash,
+      hash: crc(h.hash, 'hashKV.hash'),
+      ...(h.etcdHash !== undefined ? { etcdHash: crc(h.etcdHash, 'hashKV.etcdHash') } : {}),
       revision: asCount(h.revision, 'hashKV.revision'),
       compactRevision: asCount(h.compactRevision, 'hashKV.compactRevision'),
     };

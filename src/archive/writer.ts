@@ -116,7 +116,7 @@ export class ArchiveWriter {
     this.pool = new ChunkPool(this.chunkBytes + CHUNK_HEADROOM);
     this.manifest = buildManifest(options.manifest, { codec: codec.name, level: this.level }, this.chunkBytes);
     this.mtime = Math.floor(Date.parse(this.manifest.createdAt) / 1000);
-    this.tally = new ContentTally(this.manifest);
+    this.tally = new ContentTally(this.manifest, { etcdHash: true, purpose: "compute the snapshot's etcd HashKV" });
     this.compressor = codec.compressor(this.level);
     let resolveDigest: (value: { sha256: string; bytes: number }) => void = () => undefined;
     this.digest = new Promise((resolve) => {
@@ -193,6 +193,7 @@ export class ArchiveWriter {
   abort(reason: Error): void {
     this.failure ??= reason;
     this.phase = 'closed';
+    this.tally.close();
     this.compressor.destroy(reason);
   }
 

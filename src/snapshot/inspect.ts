@@ -4,9 +4,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ArchiveReader, type ArchiveManifest, type ArchiveVerification } from '../archive/index.js';
+import { ArchiveReader, etcdHashNeedsRecords, type ArchiveVerification } from '../archive/index.js';
 import { IntegrityError } from '../util/errors.js';
-import { LastRevisionHashKv } from './sources/etcd-hashkv.js';
 import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js';
 import { peek } from './peek.js';
 import { looksLikeBbolt } from './sources/bbolt/bbolt-db.js';
@@ -73,7 +72,7 @@ function archiveStatus(v: ArchiveVerification): SnapshotStatus {
     totalKey: v.trailer.keyCount,
     totalSize: v.bytes,
     compactRevision: v.manifest.compactRevision,
-    hashKV: v.trailer.hashKV?.hash ?? null,
+    hashKV: v.etcdHashKV,
     clusterId: v.manifest.source.clusterId,
     createdAt: v.manifest.createdAt,
     format: `strata-archive ${v.manifest.formatVersion} (${v.manifest.contents})`,
@@ -107,60 +106,42 @@ async function withOpened<T>(store: SnapshotStore, onArchive: (o: Extract<Opened
   }
 }
 
-/** Only a compacted history's trailer hash can differ from etcd's HashKV (see readThrough). */
-function trailerMayNotBeEtcdHash(manifest: ArchiveManifest): boolean {
-  return manifest.contents === 'history' && manifest.compactRevision > 0;
-}
-
-/**
- * Reads an archive through, every record decoded and checked, and returns its status with etcd's
- * HashKV at the snapshot revision as hashKV. For a compacted history that can differ from the
- * trailer's hash over the whole history: etcd leaves out a key's compaction-kept revision once
- * the key was written again. Without a compaction the two are the same.
- */
-async function readThrough(reader: ArchiveReader, location: string): Promise<SnapshotStatus> {
-  const hasher = trailerMayNotBeEtcdHash(reader.manifest)
-    ? new LastRevisionHashKv(reader.manifest.compactRevision, { purpose: `compute etcd's HashKV of '${location}'` })
-    : undefined;
-  try {
-    for await (const batch of reader.recordBatches()) {
-      if (hasher === undefined) continue;
-      for (const r of batch) hasher.add({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, value: r.kvBytes });
-    }
-    const status = archiveStatus(await reader.finish());
-    if (hasher !== undefined && status.hashKV !== null) status.hashKV = hasher.digest(status.hashKV);
-    return status;
-  } finally {
-    hasher?.close();
-  }
-}
-
 /**
  * `snapshot status`: reads to the trailer (entry digests checked, records not decoded), or, for
- * a compacted history, through every record, whose trailer hash need not be etcd's HashKV.
+ * a compacted history written before format 1.1, through every record to compute etcd's
+ * HashKV, which its trailer does not give.
  */
 export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
   return withOpened(
     store,
     async (o) => {
-      const reader = await ArchiveReader.open(o.stream, { label: store.location, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
-      if (trailerMayNotBeEtcdHash(reader.manifest)) return readThrough(reader, store.location);
-      return archiveStatus(await reader.skipToTrailer());
+      const reader = await ArchiveReader.open(o.stream, {
+        label: store.location,
+        computeEtcdHash: etcdHashNeedsRecords,
+        ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}),
+      });
+      return archiveStatus(await (etcdHashNeedsRecords(reader.manifest) ? reader.finish() : reader.skipToTrailer()));
     },
     etcdStatus,
   );
 }
 
 /**
- * `snapshot verify`: every checksum, every record decoded, MVCC invariants, the trailer's hash
- * recomputed, and etcd's HashKV at the snapshot revision reported (see readThrough).
+ * `snapshot verify`: every checksum, every record decoded, MVCC invariants, the trailer's
+ * hashes recomputed (etcd's HashKV at the snapshot revision too, for a compacted history of
+ * format 1.0 that has none in its trailer) and reported.
  */
 export function verifySnapshot(store: SnapshotStore): Promise<VerifyReport> {
   return withOpened(
     store,
     async (o) => {
-      const reader = await ArchiveReader.open(o.stream, { label: store.location, checkMvcc: true, ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}) });
-      const status = await readThrough(reader, store.location);
+      const reader = await ArchiveReader.open(o.stream, {
+        label: store.location,
+        checkMvcc: true,
+        computeEtcdHash: true,
+        ...(o.sha256 !== undefined ? { expectedSha256: o.sha256 } : {}),
+      });
+      const status = archiveStatus(await reader.finish());
       const checks = ['zstd and tar layers', 'entry SHA-256s', 'records and MVCC invariants', 'counts and hashKV'];
       if (o.sha256 !== undefined) checks.push('whole-file SHA-256 (sidecar)');
       return { status, checks };

@@ -8,7 +8,9 @@ import { encodeKeyValue } from '../../src/api/mvccpb.js';
 import { ArchiveReader, parseSidecar } from '../../src/archive/index.js';
 import { IntegrityError } from '../../src/util/errors.js';
 import { fixtureHistory } from './make-fixture.js';
-import { referenceHashKv } from '../support/hashkv-reference.js';
+import { snapshotStatus, verifySnapshot } from '../../src/snapshot/inspect.js';
+import { LocalStore } from '../../src/snapshot/stores/local-store.js';
+import { referenceEtcdHashKv, referenceHashKv } from '../support/hashkv-reference.js';
 
 function fixturesDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +37,20 @@ test('fixtures/archive/small.tar.zst verifies against its sidecar and holds the 
   assert.equal(result.trailer.recordCount, history.records.length);
   const records = history.records.map((r) => ({ ...r, value: encodeKeyValue(r.kv) }));
   assert.equal(result.trailer.hashKV?.hash, referenceHashKv(records));
+});
+
+test('the format 1.0 fixture has no etcd HashKV in its trailer: status and verify compute it from the records', async () => {
+  const path = join(dir, 'small.tar.zst');
+  const history = fixtureHistory();
+  assert.ok(history.compactRevision > 0);
+  const records = history.records.map((r) => ({ ...r, key: r.kv.key, value: encodeKeyValue(r.kv) }));
+  const etcdHash = referenceEtcdHashKv(records, history.compactRevision);
+  assert.notEqual(etcdHash, referenceHashKv(records), 'a key kept by the compaction was written again');
+  const reader = await ArchiveReader.open(createReadStream(path), { label: path });
+  const trailer = (await reader.skipToTrailer()).trailer;
+  assert.equal(trailer.hashKV?.etcdHash, undefined);
+  assert.equal((await snapshotStatus(await LocalStore.at(path))).hashKV, etcdHash);
+  assert.equal((await verifySnapshot(await LocalStore.at(path))).status.hashKV, etcdHash);
 });
 
 test('the corrupt fixture copies fail with exit-code-3 errors', async () => {

@@ -12,7 +12,8 @@ import { generateHistory, writeArchive } from './history.js';
 const SEED = Number(process.env.STRATA_TEST_SEED ?? 20250102);
 
 async function readAll(bytes: Buffer, label: string, options: { expectedSha256?: string; codec?: CodecName } = {}) {
-  const reader = await ArchiveReader.open([bytes], { label, checkMvcc: true, ...options });
+  // As `snapshot verify` reads: MVCC checks and etcd's HashKV recomputed.
+  const reader = await ArchiveReader.open([bytes], { label, checkMvcc: true, computeEtcdHash: true, ...options });
   return reader.finish();
 }
 
@@ -153,4 +154,20 @@ test('an unknown major version is refused; a newer minor version with unknown pa
   const result = await readAll(await compress(tarOf(rebuilt)), 'v1.9');
   assert.equal(result.manifest.formatVersion, '1.9');
   assert.equal(result.trailer.recordCount, history.records.length);
+});
+
+test("a trailer whose etcd HashKV was changed is caught by a reader that recomputes it, and taken by one that does not", async () => {
+  const history = generateHistory(SEED, { revisions: 3000, keys: 300, valueBytes: 16, compactAt: 0.5, leases: 0 });
+  const { bytes } = await writeArchive(history);
+  const entries = untar(await decompress(bytes));
+  const trailer = JSON.parse(entries.get('trailer.json')!.toString()) as { hashKV: { etcdHash: number } };
+  const wrong = (trailer.hashKV.etcdHash + 1) % 2 ** 32;
+  const changed = { ...trailer, hashKV: { ...trailer.hashKV, etcdHash: wrong } };
+  const rebuilt = [...entries].map(([name, data]): [string, Buffer] => [name, name === 'trailer.json' ? Buffer.from(`${JSON.stringify(changed, null, 2)}\n`) : data]);
+  const archive = await compress(tarOf(rebuilt));
+  const message = await expectIntegrityError(archive, 'etcd-hash', 'etcdHash changed');
+  assert.match(message, new RegExp(`: trailer hashKV.etcdHash is ${wrong} but the records give ${trailer.hashKV.etcdHash}$`));
+  // Without recomputing (restore, or status of a format 1.1 archive) the trailer's value is reported as it is.
+  const trusting = await ArchiveReader.open([archive], { label: 'etcd-hash' });
+  assert.equal((await trusting.finish()).etcdHashKV, wrong);
 });

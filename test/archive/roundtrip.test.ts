@@ -9,12 +9,19 @@ import { ArchiveReader, ArchiveWriter, formatSidecar, parseSidecar, type ReadRec
 import { StrataError } from '../../src/util/errors.js';
 import { generateHistory, manifestFor, writeArchive, type History } from './history.js';
 import { compress, decompress, tarOf, untar } from './tar-helpers.js';
-import { referenceHashKv } from '../support/hashkv-reference.js';
+import { referenceEtcdHashKv, referenceHashKv } from '../support/hashkv-reference.js';
 
 const SEED = Number(process.env.STRATA_TEST_SEED ?? 7);
 
-function directHashKv(history: History): number {
-  return referenceHashKv(history.records.map((r) => ({ ...r, value: encodeKeyValue(r.kv) })));
+/** The trailer's hashKV built the plain way: the history hash, and etcd's HashKV at the revision. */
+function expectedHashKv(history: History): { hash: number; etcdHash: number; revision: number; compactRevision: number } {
+  const records = history.records.map((r) => ({ ...r, key: r.kv.key, value: encodeKeyValue(r.kv) }));
+  return {
+    hash: referenceHashKv(records),
+    etcdHash: referenceEtcdHashKv(records, history.compactRevision),
+    revision: history.revision,
+    compactRevision: history.compactRevision,
+  };
 }
 
 test(`a 50k-record history round-trips exactly (seed ${SEED})`, async () => {
@@ -23,7 +30,7 @@ test(`a 50k-record history round-trips exactly (seed ${SEED})`, async () => {
   assert.ok(history.records.some((r) => r.tombstone) && history.records.some((r) => r.kv.lease !== 0n));
   const { bytes, summary } = await writeArchive(history, { chunkBytes: 256 * 1024 });
 
-  const reader = await ArchiveReader.open([bytes], { label: 'roundtrip', checkMvcc: true, expectedSha256: summary.sha256 });
+  const reader = await ArchiveReader.open([bytes], { label: 'roundtrip', checkMvcc: true, computeEtcdHash: true, expectedSha256: summary.sha256 });
   assert.deepEqual(reader.manifest, summary.manifest);
   const read: ReadRecord[] = [];
   for await (const record of reader.records()) read.push(record);
@@ -46,7 +53,10 @@ test(`a 50k-record history round-trips exactly (seed ${SEED})`, async () => {
   assert.equal(result.trailer.recordCount, history.records.length);
   assert.equal(result.trailer.keyCount, history.liveKeys);
   assert.equal(result.trailer.leaseCount, history.leases.length);
-  assert.deepEqual(result.trailer.hashKV, { hash: directHashKv(history), revision: history.revision, compactRevision: history.compactRevision });
+  const hashKV = expectedHashKv(history);
+  assert.deepEqual(result.trailer.hashKV, hashKV);
+  assert.notEqual(hashKV.etcdHash, hashKV.hash, 'keys kept by the compaction were written again');
+  assert.equal(result.etcdHashKV, hashKV.etcdHash, 'recomputed by the reader');
   assert.ok(Object.keys(result.trailer.entries).filter((n) => n.startsWith('records/')).length > 10, 'records are chunked');
 });
 
@@ -200,5 +210,5 @@ test(`records larger than a chunk and its headroom round-trip, each closing its 
   read.forEach((got, i) => assert.ok(got.kvBytes.equals(encodeKeyValue(history.records[i]!.kv)), `seed ${SEED}, record ${i}`));
   const chunks = Object.keys(result.trailer.entries).filter((n) => n.startsWith('records/')).length;
   assert.ok(chunks >= history.records.filter((r) => !r.tombstone).length, `seed ${SEED}: ${chunks} chunks`);
-  assert.deepEqual(result.trailer.hashKV, { hash: directHashKv(history), revision: history.revision, compactRevision: history.compactRevision });
+  assert.deepEqual(result.trailer.hashKV, expectedHashKv(history));
 });

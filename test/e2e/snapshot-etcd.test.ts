@@ -48,7 +48,7 @@ test('snapshot save/status/verify round trip against Debian etcd (both methods) 
   const st = json(status.stdout);
   assert.equal(st['revision'], history.revision);
   assert.equal(st['totalKey'], history.liveKeys);
-  assert.equal(st['format'], 'strata-archive 1.0 (history)');
+  assert.equal(st['format'], 'strata-archive 1.1 (history)');
 
   const expectedHash = await etcdHashKv(etcd.endpoint, history.revision);
   assert.equal(st['hashKV'], expectedHash, why);

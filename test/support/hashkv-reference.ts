@@ -17,3 +17,18 @@ export function referenceHashKv(records: Iterable<{ main: number; sub: number; t
   }
   return crc;
 }
+
+/**
+ * etcd's HashKV at the last revision of a history compaction thinned, the plain way: a revision
+ * at or below the compact revision counts only if its key is never written after it, unless no
+ * key is alive at the end (then etcd's Keep is empty and nothing is skipped).
+ */
+export function referenceEtcdHashKv(
+  records: Array<{ main: number; sub: number; tombstone: boolean; key: Buffer; value: Uint8Array }>,
+  compactRevision: number,
+): number {
+  const writtenAgain = new Set(records.filter((r) => r.main > compactRevision).map((r) => r.key.toString('latin1')));
+  const last = new Map(records.map((r) => [r.key.toString('latin1'), r]));
+  const anyAlive = [...last.values()].some((r) => !r.tombstone);
+  return referenceHashKv(anyAlive ? records.filter((r) => r.main > compactRevision || !writtenAgain.has(r.key.toString('latin1'))) : records);
+}

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeKeyValue } from '../../../src/api/mvccpb.js';
-import { hashByRev, LastRevisionHashKv, scanKeep, type HashableRevision } from '../../../src/snapshot/sources/etcd-hashkv.js';
+import type { HashableRevision } from '../../../src/api/revision.js';
+import { LastRevisionHashKv } from '../../../src/archive/last-revision-hash-kv.js';
+import { hashByRev, scanKeep } from '../../../src/snapshot/sources/etcd-hashkv.js';
 import { seededRandom } from '../../support/index.js';
 import { referenceHashKv } from '../../support/hashkv-reference.js';
 
