@@ -1,51 +1,39 @@
 import { HashKvHasher, type HashableRevision } from '../../api/revision.js';
-import { ByteKeyTable } from '../../util/byte-key-table.js';
+import { KeptRevisions } from '../../archive/kept-revisions.js';
 
 export interface KeepScan {
-  /** Whether etcd's Keep(atRev) holds `r`, a revision at or below the compact revision. */
-  keeps(r: { main: number; sub: number; kv: { key: Buffer } }): boolean;
+  /**
+   * A new pass over the same revisions: the function answers whether etcd's Keep(atRev) holds
+   * each revision at or below the compact revision, and must be given every one of them, in order.
+   */
+  pass(): (r: { main: number; tombstone: boolean }) => boolean;
   /** Keys alive at atRev; Keep(atRev) is empty exactly when this is 0. */
   liveKeys: number;
 }
 
-const KEPT_MAIN = 0;
-const KEPT_SUB = 1;
-
 /**
  * etcd 3.4's treeIndex.Keep(atRev) restricted to what HashByRev asks of it: for each key, the
- * latest revision at or below atRev, unless that is a tombstone. Only revisions at or below the
- * compact revision are looked up in it, and those come first in revision order, so only their
- * keys are remembered (ByteKeyTable: about 70 bytes plus the key each). Alive keys are counted
- * to know whether Keep is empty (then HashByRev skips nothing): alive at the compact revision,
- * plus creations (version 1) minus tombstones since.
+ * latest revision at or below atRev, unless that is a tombstone (KeptRevisions: per-key state in
+ * bounded memory). The answers are by position, for a second pass over the same revisions.
  */
-export async function scanKeep(revisions: AsyncIterable<HashableRevision>, atRev: number, compactRev: number): Promise<KeepScan> {
-  const latest = new ByteKeyTable(2);
-  let live: number | undefined;
-  for await (const r of revisions) {
-    if (r.main > atRev) break;
-    if (r.main <= compactRev) {
-      if (r.tombstone) {
-        latest.delete(r.kv.key);
-        continue;
-      }
-      const entry = latest.find(r.kv.key);
-      const at = entry >= 0 ? entry : latest.add(r.kv.key);
-      latest.set(at, KEPT_MAIN, r.main);
-      latest.set(at, KEPT_SUB, r.sub);
-      continue;
+export async function scanKeep(revisions: AsyncIterable<HashableRevision>, atRev: number, compactRev: number, purpose?: string): Promise<KeepScan> {
+  const kept = new KeptRevisions(compactRev, purpose !== undefined ? { purpose } : {});
+  try {
+    for await (const r of revisions) {
+      if (r.main > atRev) break;
+      kept.add(r);
     }
-    live ??= latest.size;
-    latest.delete(r.kv.key);
-    if (r.tombstone) live--;
-    else if (r.kv.version === 1) live++;
+  } catch (err) {
+    kept.close();
+    throw err;
   }
+  const { holds, liveKeys } = kept.finish();
   return {
-    keeps: (r) => {
-      const entry = latest.find(r.kv.key);
-      return entry >= 0 && latest.get(entry, KEPT_MAIN) === r.main && latest.get(entry, KEPT_SUB) === r.sub;
+    pass: () => {
+      let puts = 0;
+      return (r) => !r.tombstone && holds(puts++);
     },
-    liveKeys: live ?? latest.size,
+    liveKeys,
   };
 }
 
@@ -59,12 +47,16 @@ export async function hashByRev(
   revisions: () => AsyncIterable<HashableRevision>,
   atRev: number,
   compactRev: number,
+  purpose?: string,
 ): Promise<number> {
-  const keep = compactRev > 0 ? await scanKeep(revisions(), atRev, compactRev) : undefined;
+  const keep = compactRev > 0 ? await scanKeep(revisions(), atRev, compactRev, purpose) : undefined;
+  const keeps = keep?.pass();
+  const keepIsEmpty = keep?.liveKeys === 0;
   const hasher = new HashKvHasher();
   for await (const r of revisions()) {
     if (r.main > atRev) break;
-    if (keep && r.main <= compactRev && keep.liveKeys > 0 && !keep.keeps(r)) continue;
+    // keeps() goes first: it must see every revision at or below the compact revision.
+    if (keeps !== undefined && r.main <= compactRev && !keeps(r) && !keepIsEmpty) continue;
     hasher.addRecord(r.main, r.sub, r.tombstone, r.value);
   }
   return hasher.digest();

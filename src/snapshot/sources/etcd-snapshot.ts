@@ -265,9 +265,10 @@ export class EtcdSnapshot {
    */
   async *history(): AsyncGenerator<EtcdRevision> {
     const unfinished = this.scheduledCompactRevision !== undefined && this.scheduledCompactRevision !== this.finishedCompactRevision;
-    const keep = unfinished ? await scanKeep(this.revisions(), this.compactRevision, this.compactRevision) : undefined;
+    const keep = unfinished ? await scanKeep(this.revisions(), this.compactRevision, this.compactRevision, this.purpose()) : undefined;
+    const keeps = keep?.pass();
     for await (const r of this.revisions()) {
-      if (keep === undefined || r.main > this.compactRevision || keep.keeps(r)) yield r;
+      if (keeps === undefined || r.main > this.compactRevision || keeps(r)) yield r;
     }
   }
 
@@ -283,13 +284,18 @@ export class EtcdSnapshot {
         `Cannot hash etcd snapshot '${this.name}' at revision ${revision}: it holds revisions ${this.compactRevision + 1}..${this.revision}`,
       );
     }
-    const hash = await hashByRev(() => this.revisions(), atRev, this.compactRevision);
+    const hash = await hashByRev(() => this.revisions(), atRev, this.compactRevision, this.purpose());
     return { hash, revision: atRev, compactRevision: this.compactRevision };
   }
 
   /** Keys alive at `revision` (default: the image's revision), as a Range over all keys would count them. */
   async keyCount(revision = this.revision): Promise<number> {
-    return (await scanKeep(this.revisions(), revision, this.compactRevision)).liveKeys;
+    return (await scanKeep(this.revisions(), revision, this.compactRevision, this.purpose())).liveKeys;
+  }
+
+  /** What reading it is, for errors about temporary files. */
+  private purpose(): string {
+    return `read etcd snapshot '${this.name}'`;
   }
 
   /** bbolt's whole-file page accounting (see BboltDb.check), a full pass over every bucket. */

@@ -1,0 +1,112 @@
+import type { ByteKeyTable } from '../util/byte-key-table.js';
+import { SpillingKeyTable } from '../util/spilling-key-table.js';
+
+/**
+ * etcd 3.4's treeIndex.Keep(atRev) as HashByRev asks it, over revisions read once in order up
+ * to atRev: a put at or below the compact revision stays kept while it is its key's latest
+ * revision, that is, until the key is written or deleted again. Each such put gets a number in
+ * revision order; its key's entry remembers the number (SpillingKeyTable: bounded memory,
+ * temporary files past a few MiB) until the key is written again. Alive keys are counted to
+ * know whether Keep is empty (HashByRev then skips nothing): alive at the compact revision, plus
+ * creations (version 1) minus tombstones since.
+ */
+export interface KeptRevisionsOptions {
+  /** What the work is, for errors about temporary files. */
+  purpose?: string;
+  /** Memory for the per-key table before it goes to temporary files. */
+  memoryBytes?: number;
+  directory?: string;
+}
+
+export interface KeptSet {
+  /** Whether Keep(atRev) holds the put numbered `n` by add(). */
+  holds(n: number): boolean;
+  /** Keys alive at atRev; Keep is empty exactly when this is 0. */
+  liveKeys: number;
+}
+
+export interface KeepableRevision {
+  main: number;
+  tombstone: boolean;
+  kv: { key: Buffer; version: number };
+}
+
+/** What a revision does to its key's kept put. */
+const KEEPS = 0;
+const DELETES = 1;
+const WRITES_AGAIN = 2;
+/** Per key: the number of its kept put, or -1 once the key was written again. */
+const KEPT = 0;
+
+export class KeptRevisions {
+  private readonly keys: SpillingKeyTable;
+  private readonly record = new Float64Array(2);
+  private puts = 0;
+  /** Creations minus tombstones above the compact revision. */
+  private liveSinceCompaction = 0;
+
+  constructor(
+    private readonly compactRevision: number,
+    options: KeptRevisionsOptions = {},
+  ) {
+    this.keys = new SpillingKeyTable({
+      stateFields: 1,
+      recordFields: this.record.length,
+      apply: applyToKept,
+      purpose: options.purpose ?? "compute etcd's HashKV",
+      ...(options.memoryBytes !== undefined ? { memoryBytes: options.memoryBytes } : {}),
+      ...(options.directory !== undefined ? { directory: options.directory } : {}),
+    });
+  }
+
+  /** Takes the next revision; returns the number of a put at or below the compact revision, else -1. */
+  add(r: KeepableRevision): number {
+    const record = this.record;
+    let number = -1;
+    if (r.main > this.compactRevision) {
+      record[0] = WRITES_AGAIN;
+      if (r.tombstone) this.liveSinceCompaction--;
+      else if (r.kv.version === 1) this.liveSinceCompaction++;
+    } else if (r.tombstone) {
+      record[0] = DELETES;
+    } else {
+      record[0] = KEEPS;
+      record[1] = number = this.puts++;
+    }
+    this.keys.add(r.kv.key, record);
+    return number;
+  }
+
+  /** Call after the last revision up to atRev; removes the temporary files. */
+  finish(): KeptSet {
+    let keysAtCompaction = 0;
+    const held = new Uint8Array(Math.ceil(this.puts / 8));
+    this.keys.finish((table) => {
+      keysAtCompaction += table.size;
+      table.forEachLive((entry) => {
+        const kept = table.get(entry, KEPT);
+        if (kept >= 0) held[kept >>> 3]! |= 1 << (kept & 7);
+      });
+    });
+    return {
+      holds: (n) => (held[n >>> 3]! & (1 << (n & 7))) !== 0,
+      liveKeys: keysAtCompaction + this.liveSinceCompaction,
+    };
+  }
+
+  /** Removes temporary files when reading stops before finish(). */
+  close(): void {
+    this.keys.close();
+  }
+}
+
+function applyToKept(table: ByteKeyTable, key: Buffer, record: Float64Array): void {
+  const action = record[0]!;
+  if (action === DELETES) {
+    table.delete(key);
+    return;
+  }
+  const entry = table.find(key);
+  if (action === KEEPS) table.set(entry >= 0 ? entry : table.add(key), KEPT, record[1]!);
+  else if (entry >= 0) table.set(entry, KEPT, -1);
+}
