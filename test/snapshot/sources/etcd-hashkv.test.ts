@@ -90,25 +90,31 @@ test('in one pass, the last revision\'s HashKV leaves out each kept revision who
   assert.equal(await oneHashKv(image, 0), expectedHash(image), 'no compaction: everything counts');
 });
 
+/** 5 to 30 revisions of up to 6 keys from `random`: puts, and deletes of live keys. */
+function randomHistory(random: () => number): HashableRevision[] {
+  const keys = 1 + Math.floor(random() * 6);
+  const versions = new Map<string, { created: number; version: number }>();
+  const all: HashableRevision[] = [];
+  for (let main = 2; main < 2 + 5 + Math.floor(random() * 25); main++) {
+    const key = `k${Math.floor(random() * keys)}`;
+    const alive = versions.get(key);
+    if (alive !== undefined && random() < 0.3) {
+      versions.delete(key);
+      all.push(rev(main, key, 'delete'));
+    } else {
+      const next = alive === undefined ? { created: main, version: 1 } : { created: alive.created, version: alive.version + 1 };
+      versions.set(key, next);
+      all.push(rev(main, key, { put: next.version, created: next.created }));
+    }
+  }
+  return all;
+}
+
 test('the one-pass HashKV equals the two-pass one on seeded random compacted histories', async () => {
   const seed = Number(process.env.STRATA_TEST_SEED ?? 0x4a5b);
   const random = seededRandom(seed);
   for (let round = 0; round < 200; round++) {
-    const keys = 1 + Math.floor(random() * 6);
-    const versions = new Map<string, { created: number; version: number }>();
-    const all: HashableRevision[] = [];
-    for (let main = 2; main < 2 + 5 + Math.floor(random() * 25); main++) {
-      const key = `k${Math.floor(random() * keys)}`;
-      const alive = versions.get(key);
-      if (alive !== undefined && random() < 0.3) {
-        versions.delete(key);
-        all.push(rev(main, key, 'delete'));
-      } else {
-        const next = alive === undefined ? { created: main, version: 1 } : { created: alive.created, version: alive.version + 1 };
-        versions.set(key, next);
-        all.push(rev(main, key, { put: next.version, created: next.created }));
-      }
-    }
+    const all = randomHistory(random);
     const last = all.at(-1)!.main;
     const compactRev = Math.floor(random() * last);
     // What a finished compaction leaves: at or below it, each key's newest revision when a put.
@@ -123,21 +129,7 @@ test('hashByRev equals Keep(atRev) built the plain way on seeded random historie
   const seed = Number(process.env.STRATA_TEST_SEED ?? 0x5eed);
   const random = seededRandom(seed);
   for (let round = 0; round < 200; round++) {
-    const versions = new Map<string, { created: number; version: number }>();
-    const all: HashableRevision[] = [];
-    const keys = 1 + Math.floor(random() * 6);
-    for (let main = 2; main < 2 + 5 + Math.floor(random() * 25); main++) {
-      const key = `k${Math.floor(random() * keys)}`;
-      const alive = versions.get(key);
-      if (alive !== undefined && random() < 0.3) {
-        versions.delete(key);
-        all.push(rev(main, key, 'delete'));
-        continue;
-      }
-      const next = alive === undefined ? { created: main, version: 1 } : { created: alive.created, version: alive.version + 1 };
-      versions.set(key, next);
-      all.push(rev(main, key, { put: next.version, created: next.created }));
-    }
+    const all = randomHistory(random);
     const last = all.at(-1)!.main;
     const compactRev = Math.floor(random() * last);
     const atRev = compactRev + 1 + Math.floor(random() * (last - compactRev));
