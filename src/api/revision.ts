@@ -36,18 +36,30 @@ export function compareRevisions(a: Revision, b: Revision): number {
 }
 
 /**
- * Writes the revision key of (main, sub) into `into` (at least 18 bytes) and returns the bytes
- * etcd stores: 17, or 18 with the tombstone mark.
+ * Writes the revision key of (main, sub) into `into` (at least 18 bytes) and returns its length
+ * as etcd stores it: 17, or 18 with the tombstone mark. Byte stores, not Buffer's writeUInt32BE,
+ * and no view made: this runs once or twice for every revision hashed.
  */
-export function writeRevisionKey(into: Buffer, main: number, sub: number, tombstone: boolean): Buffer {
-  into.writeUInt32BE(Math.floor(main / 2 ** 32), 0);
-  into.writeUInt32BE(main >>> 0, 4);
+export function writeRevisionKey(into: Uint8Array, main: number, sub: number, tombstone: boolean): number {
+  writeUint64BE(into, 0, main);
   into[8] = 0x5f; // '_'
-  into.writeUInt32BE(Math.floor(sub / 2 ** 32), 9);
-  into.writeUInt32BE(sub >>> 0, 13);
-  if (!tombstone) return into.subarray(0, REVISION_KEY_BYTES);
+  writeUint64BE(into, 9, sub);
+  if (!tombstone) return REVISION_KEY_BYTES;
   into[REVISION_KEY_BYTES] = TOMBSTONE_MARK;
-  return into.subarray(0, REVISION_KEY_BYTES + 1);
+  return REVISION_KEY_BYTES + 1;
+}
+
+function writeUint64BE(into: Uint8Array, at: number, value: number): void {
+  const high = Math.floor(value / 2 ** 32);
+  const low = value >>> 0;
+  into[at] = high >>> 24;
+  into[at + 1] = (high >>> 16) & 0xff;
+  into[at + 2] = (high >>> 8) & 0xff;
+  into[at + 3] = high & 0xff;
+  into[at + 4] = low >>> 24;
+  into[at + 5] = (low >>> 16) & 0xff;
+  into[at + 6] = (low >>> 8) & 0xff;
+  into[at + 7] = low & 0xff;
 }
 
 /**
@@ -58,8 +70,10 @@ export function writeRevisionKey(into: Buffer, main: number, sub: number, tombst
  */
 export class HashKvHasher {
   private readonly crc = new Crc32c();
-  /** Rebuilt in place for each record: hashing runs once per stored revision. */
+  /** Rebuilt in place for each record, seen through one of two views made once. */
   private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
+  private readonly putKey = this.revisionKey.subarray(0, REVISION_KEY_BYTES);
+  private readonly tombstoneKey = this.revisionKey.subarray(0, REVISION_KEY_BYTES + 1);
   private hashed = 0;
 
   constructor(options: { bucketName: boolean } = { bucketName: true }) {
@@ -67,7 +81,8 @@ export class HashKvHasher {
   }
 
   addRecord(main: number, sub: number, tombstone: boolean, value: Uint8Array): void {
-    this.add(writeRevisionKey(this.revisionKey, main, sub, tombstone));
+    writeRevisionKey(this.revisionKey, main, sub, tombstone);
+    this.add(tombstone ? this.tombstoneKey : this.putKey);
     this.add(value);
   }
 

@@ -106,7 +106,10 @@ function applyToKept(table: ByteKeyTable, key: Buffer, record: Float64Array): vo
     table.delete(key);
     return;
   }
+  if (action === KEEPS) {
+    table.set(table.findOrAdd(key), KEPT, record[1]!);
+    return;
+  }
   const entry = table.find(key);
-  if (action === KEEPS) table.set(entry >= 0 ? entry : table.add(key), KEPT, record[1]!);
-  else if (entry >= 0) table.set(entry, KEPT, -1);
+  if (entry >= 0) table.set(entry, KEPT, -1);
 }

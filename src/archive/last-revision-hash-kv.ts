@@ -17,7 +17,9 @@ export class LastRevisionHashKv {
   /** CRC and length of each put at or below the compact revision, by its number. */
   private readonly keptCrcs: SpillingU32Log;
   private readonly crcAndLength = new Uint32Array(2);
-  private readonly revisionKey = Buffer.alloc(REVISION_KEY_BYTES + 1);
+  private readonly revisionKeyBuffer = Buffer.alloc(REVISION_KEY_BYTES + 1);
+  /** A put's revision key, one view made once: this runs for every kept revision. */
+  private readonly putRevisionKey = this.revisionKeyBuffer.subarray(0, REVISION_KEY_BYTES);
 
   constructor(
     private readonly compactRevision: number,
@@ -31,9 +33,9 @@ export class LastRevisionHashKv {
   add(r: HashableRevision): void {
     const number = this.kept.add(r);
     if (number >= 0) {
-      const revisionKey = writeRevisionKey(this.revisionKey, r.main, r.sub, false);
-      this.crcAndLength[0] = crc32c(r.value, crc32c(revisionKey));
-      this.crcAndLength[1] = revisionKey.length + r.value.length;
+      writeRevisionKey(this.revisionKeyBuffer, r.main, r.sub, false);
+      this.crcAndLength[0] = crc32c(r.value, crc32c(this.putRevisionKey));
+      this.crcAndLength[1] = REVISION_KEY_BYTES + r.value.length;
       this.keptCrcs.push(this.crcAndLength);
     } else if (r.main > this.compactRevision) {
       this.afterCompaction.addRecord(r.main, r.sub, r.tombstone, r.value);
@@ -49,8 +51,8 @@ export class LastRevisionHashKv {
       const kept = this.kept.finish();
       if (kept.liveKeys === 0) return historyHash;
       let crc = crc32c(Buffer.from('key'));
-      this.keptCrcs.forEach((index, [revisionCrc, length]) => {
-        if (kept.holds(index)) crc = crc32cCombine(crc, revisionCrc!, length!);
+      this.keptCrcs.forEach((index, values, at) => {
+        if (kept.holds(index)) crc = crc32cCombine(crc, values[at]!, values[at + 1]!);
       });
       return crc32cCombine(crc, this.afterCompaction.digest(), this.afterCompaction.bytes);
     } finally {

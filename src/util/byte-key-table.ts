@@ -11,6 +11,7 @@
 const BLOCK_BYTES = 1024 * 1024;
 const FIRST_CAPACITY = 1024;
 const EMPTY = -1;
+const SHORT_KEY_BYTES = 64;
 
 export class ByteKeyTable {
   /** Key bytes: block number and offset of each entry's key. */
@@ -49,14 +50,35 @@ export class ByteKeyTable {
 
   /** A new live entry for `key`, its fields 0; the key must not be live. */
   add(key: Uint8Array): number {
+    this.makeRoomForOne();
+    const hash = hashBytes(key);
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    while (this.slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+    return this.insert(slot, key, hash);
+  }
+
+  /** The live entry of `key`, added (fields 0) if there is none: one hash and one probe. */
+  findOrAdd(key: Uint8Array): number {
+    this.makeRoomForOne();
+    const hash = hashBytes(key);
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (let entry = this.slots[slot]!; entry !== EMPTY; slot = (slot + 1) & mask, entry = this.slots[slot]!) {
+      if (this.keyHash[entry] === hash && this.keyEquals(entry, key)) return entry;
+    }
+    return this.insert(slot, key, hash);
+  }
+
+  private makeRoomForOne(): void {
     if ((this.liveEntries + 1) * 2 > this.slots.length) this.rehash(this.slots.length * 2);
     if (this.entries === this.keyHash.length) this.growEntries();
+  }
+
+  private insert(slot: number, key: Uint8Array, hash: number): number {
     const entry = this.entries++;
     this.liveEntries++;
-    this.storeKey(entry, key);
-    const mask = this.slots.length - 1;
-    let slot = this.keyHash[entry]! & mask;
-    while (this.slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+    this.storeKey(entry, key, hash);
     this.slots[slot] = entry;
     return entry;
   }
@@ -149,17 +171,21 @@ export class ByteKeyTable {
     const length = this.keyLength[entry]!;
     if (length !== key.length) return false;
     const offset = this.keyOffset[entry]!;
-    return this.blocks[this.keyBlock[entry]!]!.compare(key, 0, length, offset, offset + length) === 0;
+    const block = this.blocks[this.keyBlock[entry]!]!;
+    // Keys are mostly short: a loop beats the native compare's call.
+    if (length > SHORT_KEY_BYTES) return block.compare(key, 0, length, offset, offset + length) === 0;
+    for (let i = 0; i < length; i++) if (block[offset + i] !== key[i]) return false;
+    return true;
   }
 
-  private storeKey(entry: number, key: Uint8Array): void {
+  private storeKey(entry: number, key: Uint8Array, hash: number): void {
     if (key.length > BLOCK_BYTES - this.blockUsed) {
       if (key.length > BLOCK_BYTES) {
         // A key larger than a block gets a block of its own, which is full at once.
         this.blocks.push(Buffer.from(key));
         this.blockBytes += key.length;
         this.blockUsed = BLOCK_BYTES;
-        this.placeKey(entry, key, this.blocks.length - 1, 0);
+        this.placeKey(entry, key, hash, this.blocks.length - 1, 0);
         return;
       }
       const spare = this.spareBlocks.pop();
@@ -169,16 +195,16 @@ export class ByteKeyTable {
     }
     const block = this.blocks.length - 1;
     this.blocks[block]!.set(key, this.blockUsed);
-    this.placeKey(entry, key, block, this.blockUsed);
+    this.placeKey(entry, key, hash, block, this.blockUsed);
     this.blockUsed += key.length;
   }
 
-  private placeKey(entry: number, key: Uint8Array, block: number, offset: number): void {
+  private placeKey(entry: number, key: Uint8Array, hash: number, block: number, offset: number): void {
     this.keyBytes += key.length;
     this.keyBlock[entry] = block;
     this.keyOffset[entry] = offset;
     this.keyLength[entry] = key.length;
-    this.keyHash[entry] = hashBytes(key);
+    this.keyHash[entry] = hash;
   }
 
   private growEntries(): void {

@@ -161,10 +161,18 @@ for (let k = 1; k < 64; k++) X_POW_2K.push(multiplyModPoly(X_POW_2K[k - 1]!, X_P
  * hash over items whose inclusion is decided later be assembled from each item's own CRC.
  */
 export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
-  let shift = 0x80000000; // x^0
-  let k = 3; // one byte is x^(2^3)
-  for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) {
-    if (n % 2 === 1) shift = multiplyModPoly(X_POW_2K[k]!, shift);
+  if (lengthB !== lastShiftLength) {
+    let shift = 0x80000000; // x^0
+    let k = 3; // one byte is x^(2^3)
+    for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) {
+      if (n % 2 === 1) shift = multiplyModPoly(X_POW_2K[k]!, shift);
+    }
+    lastShiftLength = lengthB;
+    lastShift = shift;
   }
-  return (multiplyModPoly(shift, crcA) ^ crcB) >>> 0;
+  return (multiplyModPoly(lastShift, crcA) ^ crcB) >>> 0;
 }
+
+/** The shift for the last length combined: joining many records of one size reuses it. */
+let lastShiftLength = 0;
+let lastShift = 0x80000000;

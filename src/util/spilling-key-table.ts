@@ -177,18 +177,24 @@ export class SpillingKeyTable {
   /** The spilled records of one file in order; `fields` receives each one's numbers. */
   private *readSpilled(path: string, fields: Float64Array): Generator<{ kind: number; key: Buffer; ordinal: number }> {
     const fd = this.guardIo(() => openSync(path, 'r'));
+    // One object for every record (the caller reads it before asking for the next).
+    const spilled = { kind: RECORD, key: Buffer.alloc(0), ordinal: 0 };
     try {
       let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      let view = dataViewOf(buffer);
       let start = 0;
       let end = 0;
       for (;;) {
-        if (end - start < HEADER_BYTES || end - start < this.spilledLength(buffer, start)) {
+        if (end - start < HEADER_BYTES || end - start < this.spilledLength(buffer, view, start)) {
           buffer.copy(buffer, 0, start, end);
           end -= start;
           start = 0;
           if (end >= HEADER_BYTES) {
-            const needed = this.spilledLength(buffer, 0);
-            if (needed > buffer.length) buffer = Buffer.concat([buffer.subarray(0, end)], needed);
+            const needed = this.spilledLength(buffer, view, 0);
+            if (needed > buffer.length) {
+              buffer = Buffer.concat([buffer.subarray(0, end)], needed);
+              view = dataViewOf(buffer);
+            }
           }
           const read = this.guardIo(() => readSync(fd, buffer, end, buffer.length - end, null));
           if (read === 0) {
@@ -199,28 +205,29 @@ export class SpillingKeyTable {
           continue;
         }
         const kind = buffer[start]!;
-        const keyLength = buffer.readUInt32LE(start + 1);
+        const keyLength = view.getUint32(start + 1, true);
         let at = start + HEADER_BYTES;
         let ordinal = 0;
         if (kind === RECORD) {
-          ordinal = buffer.readDoubleLE(at);
+          ordinal = view.getFloat64(at, true);
           at += 8;
         }
         const count = kind === STATE ? this.options.stateFields : this.options.recordFields;
-        for (let field = 0; field < count; field++, at += 8) fields[field] = buffer.readDoubleLE(at);
-        const key = buffer.subarray(at, at + keyLength);
+        for (let field = 0; field < count; field++, at += 8) fields[field] = view.getFloat64(at, true);
+        spilled.kind = kind;
+        spilled.key = buffer.subarray(at, at + keyLength);
+        spilled.ordinal = ordinal;
         start = at + keyLength;
-        yield { kind, key, ordinal };
+        yield spilled;
       }
     } finally {
       closeSync(fd);
     }
   }
 
-  private spilledLength(buffer: Buffer, at: number): number {
-    const kind = buffer[at]!;
-    const numbers = kind === STATE ? this.options.stateFields : this.options.recordFields + 1;
-    return HEADER_BYTES + numbers * 8 + buffer.readUInt32LE(at + 1);
+  private spilledLength(buffer: Buffer, view: DataView, at: number): number {
+    const numbers = buffer[at] === STATE ? this.options.stateFields : this.options.recordFields + 1;
+    return HEADER_BYTES + numbers * 8 + view.getUint32(at + 1, true);
   }
 
   private guardIo<T>(work: () => T): T {
@@ -228,10 +235,16 @@ export class SpillingKeyTable {
   }
 }
 
+function dataViewOf(buffer: Buffer): DataView {
+  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 /** Sixteen files, one per value of the key hash's bits at `depth`, written through buffers. */
 class PartitionWriter {
   private readonly fds: number[];
   private readonly buffers: Buffer[];
+  /** The numbers go in through DataViews: Buffer's writeDoubleLE was most of a spilled record's cost. */
+  private readonly views: DataView[];
   private readonly used: number[];
   private readonly shift: number;
   private closed = false;
@@ -250,6 +263,7 @@ class PartitionWriter {
       throw err;
     }
     this.buffers = paths.map(() => Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
+    this.views = this.buffers.map(dataViewOf);
     this.used = paths.map(() => 0);
   }
 
@@ -258,15 +272,23 @@ class PartitionWriter {
     const length = HEADER_BYTES + (kind === RECORD ? 8 : 0) + fields.length * 8 + key.length;
     if (this.used[partition]! + length > WRITE_BUFFER_BYTES) this.flush(partition);
     let buffer = this.buffers[partition]!;
+    let view = this.views[partition]!;
     // A record larger than the buffer goes out through a buffer of its own.
-    if (length > WRITE_BUFFER_BYTES) buffer = Buffer.allocUnsafe(length);
+    if (length > WRITE_BUFFER_BYTES) {
+      buffer = Buffer.allocUnsafe(length);
+      view = dataViewOf(buffer);
+    }
     let at = buffer === this.buffers[partition] ? this.used[partition]! : 0;
     buffer[at] = kind;
-    buffer.writeUInt32LE(key.length, at + 1);
+    view.setUint32(at + 1, key.length, true);
     at += HEADER_BYTES;
-    if (kind === RECORD) at = buffer.writeDoubleLE(ordinal, at);
-    for (let field = 0; field < fields.length; field++) at = buffer.writeDoubleLE(fields[field]!, at);
-    at += key.copy(buffer, at);
+    if (kind === RECORD) {
+      view.setFloat64(at, ordinal, true);
+      at += 8;
+    }
+    for (let field = 0; field < fields.length; field++, at += 8) view.setFloat64(at, fields[field]!, true);
+    buffer.set(key, at);
+    at += key.length;
     if (buffer === this.buffers[partition]) this.used[partition] = at;
     else this.writeAll(partition, buffer);
   }

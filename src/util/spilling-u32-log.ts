@@ -53,12 +53,15 @@ export class SpillingU32Log {
     return this.count++;
   }
 
-  /** Calls `visit` with each tuple's index and numbers (a reused view), in order. */
-  forEach(visit: (index: number, tuple: Uint32Array) => void): void {
+  /**
+   * Calls `visit` with each tuple's index and where its numbers are: `width` of them in `values`
+   * from `at` (no view per tuple: a log holds millions).
+   */
+  forEach(visit: (index: number, values: Uint32Array, at: number) => void): void {
     const width = this.options.width;
     let index = 0;
     const visitBlock = (block: Uint32Array, tuples: number): void => {
-      for (let t = 0; t < tuples; t++) visit(index++, block.subarray(t * width, (t + 1) * width));
+      for (let t = 0; t < tuples; t++) visit(index++, block, t * width);
     };
     if (this.fd !== undefined) {
       const fd = this.fd;

@@ -11,7 +11,7 @@ const SEED = 20261126;
  * collide often, so probe runs and backward-shift deletion get exercised; a few keys are larger
  * than a key block.
  */
-test('ByteKeyTable agrees with a Map under random adds, deletes and writes', () => {
+test('ByteKeyTable agrees with a Map under random adds, finds-or-adds, deletes and writes', () => {
   const random = seededRandom(SEED);
   const table = new ByteKeyTable(2);
   const model = new Map<string, { entry: number; a: number; b: number }>();
@@ -28,7 +28,7 @@ test('ByteKeyTable agrees with a Map under random adds, deletes and writes', () 
       assert.equal(table.find(key), known?.entry ?? -1, `find at step ${step}`);
       const roll = random();
       if (known === undefined && roll < 0.6) {
-        const entry = table.add(key);
+        const entry = roll < 0.3 ? table.add(key) : table.findOrAdd(key);
         const value = { entry, a: step, b: -step * 1.5 };
         table.set(entry, 0, value.a);
         table.set(entry, 1, value.b);
@@ -37,6 +37,7 @@ test('ByteKeyTable agrees with a Map under random adds, deletes and writes', () 
         assert.equal(table.delete(key), true);
         model.delete(id);
       } else if (known !== undefined) {
+        if (roll < 0.6) assert.equal(table.findOrAdd(key), known.entry, `findOrAdd of a live key at step ${step}`);
         assert.equal(table.get(known.entry, 0), known.a);
         assert.equal(table.get(known.entry, 1), known.b);
         known.a = step * 2 ** 40;

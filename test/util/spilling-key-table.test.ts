@@ -106,7 +106,8 @@ test('SpillingU32Log reads back every tuple in order from memory and from its fi
     }
     assert.equal(readdirSync(dir.path).length, 1, 'past its budget the log is in a file');
     let next = 0;
-    log.forEach((index, [a, b, c]) => {
+    log.forEach((index, values, at) => {
+      const [a, b, c] = values.subarray(at, at + 3);
       assert.equal(index, next++);
       if (a !== index || b !== (index * 7) >>> 0 || c !== 0xffffffff - index) assert.fail(`tuple ${index}: ${a}, ${b}, ${c}`);
     });
