@@ -41,8 +41,12 @@ const PARTITIONS = 1 << PARTITION_BITS;
 const MAX_DEPTH = 32 / PARTITION_BITS - 1;
 const WRITE_BUFFER_BYTES = 64 * 1024;
 const READ_BUFFER_BYTES = 1024 * 1024;
-/** How often (records) the table's size is looked at. */
-const SIZE_CHECK_EVERY = 1024;
+/**
+ * The table's size is looked at once this many key bytes (plus a record's worth each) came in
+ * since the last look: often enough that large keys cannot overshoot the budget by much.
+ */
+const SIZE_CHECK_BYTES = 64 * 1024;
+const RECORD_OVERHEAD_BYTES = 64;
 
 /** A spilled record: kind, key length, then (for records) the stream ordinal, the numbers and the key. */
 const RECORD = 0;
@@ -59,6 +63,8 @@ export class SpillingKeyTable {
   private partitions: PartitionWriter | undefined;
   private fileCount = 0;
   private earliest: { ordinal: number; error: unknown } | undefined;
+  /** Starts full so that the first record looks (a tiny budget spills from the start). */
+  private bytesSinceSizeCheck = SIZE_CHECK_BYTES;
 
   constructor(private readonly options: SpillingKeyTableOptions) {
     this.memoryBytes = options.memoryBytes ?? MEMORY_BYTES;
@@ -75,7 +81,7 @@ export class SpillingKeyTable {
     const ordinal = this.ordinal++;
     if (this.table !== undefined) {
       this.options.apply(this.table, key, record);
-      if (ordinal % SIZE_CHECK_EVERY === 0 && this.table.byteSize > this.memoryBytes) this.spill(this.table);
+      if (this.timeToCheckSize(key) && this.table.byteSize > this.memoryBytes) this.spill(this.table);
       return;
     }
     this.partitions!.write(RECORD, hashBytes(key), key, record, ordinal);
@@ -126,16 +132,22 @@ export class SpillingKeyTable {
     return new PartitionWriter(paths, depth, (work) => this.guardIo(work));
   }
 
-  /** Applies one file's records to a fresh table; splits it further when its keys do not fit. */
+  private timeToCheckSize(key: Buffer): boolean {
+    this.bytesSinceSizeCheck += key.length + RECORD_OVERHEAD_BYTES;
+    if (this.bytesSinceSizeCheck < SIZE_CHECK_BYTES) return false;
+    this.bytesSinceSizeCheck = 0;
+    return true;
+  }
+
+  /** Applies one file's records to the emptied table; splits the file further when its keys do not fit. */
   private replay(path: string, depth: number, visit: (table: ByteKeyTable) => void): void {
     const table = this.replayTable!;
     table.clear();
     const numbers = this.numbersBuffer();
     const record = numbers.subarray(0, this.options.recordFields);
-    let count = 0;
     let failed = false;
     for (const spilled of this.readSpilled(path, numbers)) {
-      if (++count % SIZE_CHECK_EVERY === 0 && depth <= MAX_DEPTH && table.bytesInUse > this.memoryBytes) {
+      if (this.timeToCheckSize(spilled.key) && depth <= MAX_DEPTH && table.bytesInUse > this.memoryBytes) {
         this.split(path, depth, visit);
         return;
       }
