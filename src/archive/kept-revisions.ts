@@ -1,5 +1,9 @@
 import type { ByteKeyTable } from '../util/byte-key-table.js';
 import { SpillingKeyTable } from '../util/spilling-key-table.js';
+import type { SpillSettings } from '../util/temp-files.js';
+
+/** What the per-key work is part of, unless the caller names it. */
+export const HASH_KV_PURPOSE = "compute etcd's HashKV";
 
 /**
  * etcd 3.4's treeIndex.Keep(atRev) as HashByRev asks it, over revisions read once in order up
@@ -10,25 +14,14 @@ import { SpillingKeyTable } from '../util/spilling-key-table.js';
  * know whether Keep is empty (HashByRev then skips nothing): alive at the compact revision, plus
  * creations (version 1) minus tombstones since.
  */
-export interface KeptRevisionsOptions {
-  /** What the work is, for errors about temporary files. */
-  purpose?: string;
-  /** Memory for the per-key table before it goes to temporary files. */
-  memoryBytes?: number;
-  directory?: string;
-}
+/** Where the per-key table goes past its memory; `purpose` has a default. */
+export type KeptRevisionsOptions = SpillSettings;
 
 export interface KeptSet {
   /** Whether Keep(atRev) holds the put numbered `n` by add(). */
   holds(n: number): boolean;
   /** Keys alive at atRev; Keep is empty exactly when this is 0. */
   liveKeys: number;
-}
-
-export interface KeepableRevision {
-  main: number;
-  tombstone: boolean;
-  kv: { key: Buffer; version: number };
 }
 
 /** What a revision does to its key's kept put. */
@@ -53,27 +46,29 @@ export class KeptRevisions {
       stateFields: 1,
       recordFields: this.record.length,
       apply: applyToKept,
-      purpose: options.purpose ?? "compute etcd's HashKV",
-      ...(options.memoryBytes !== undefined ? { memoryBytes: options.memoryBytes } : {}),
-      ...(options.directory !== undefined ? { directory: options.directory } : {}),
+      ...options,
+      purpose: options.purpose ?? HASH_KV_PURPOSE,
     });
   }
 
-  /** Takes the next revision; returns the number of a put at or below the compact revision, else -1. */
-  add(r: KeepableRevision): number {
+  /**
+   * Takes the next revision (`version` is its key-value's); returns the number of a put at or
+   * below the compact revision, else -1.
+   */
+  add(main: number, tombstone: boolean, key: Buffer, version: number): number {
     const record = this.record;
     let number = -1;
-    if (r.main > this.compactRevision) {
+    if (main > this.compactRevision) {
       record[0] = WRITES_AGAIN;
-      if (r.tombstone) this.liveSinceCompaction--;
-      else if (r.kv.version === 1) this.liveSinceCompaction++;
-    } else if (r.tombstone) {
+      if (tombstone) this.liveSinceCompaction--;
+      else if (version === 1) this.liveSinceCompaction++;
+    } else if (tombstone) {
       record[0] = DELETES;
     } else {
       record[0] = KEEPS;
       record[1] = number = this.puts++;
     }
-    this.keys.add(r.kv.key, record);
+    this.keys.add(key, record);
     return number;
   }
 

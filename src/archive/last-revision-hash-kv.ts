@@ -1,7 +1,7 @@
-import { HashKvHasher, REVISION_KEY_BYTES, writeRevisionKey, type HashableRevision } from '../api/revision.js';
+import { HashKvHasher, REVISION_KEY_BYTES, writeRevisionKey } from '../api/revision.js';
 import { crc32c, crc32cCombine } from '../util/crc32c.js';
 import { SpillingU32Log } from '../util/spilling-u32-log.js';
-import { KeptRevisions, type KeptRevisionsOptions } from './kept-revisions.js';
+import { HASH_KV_PURPOSE, KeptRevisions, type KeptRevisionsOptions } from './kept-revisions.js';
 
 /**
  * etcd 3.4's HashByRev at the last revision of a history that compaction has already thinned
@@ -26,19 +26,19 @@ export class LastRevisionHashKv {
     options: KeptRevisionsOptions = {},
   ) {
     this.kept = new KeptRevisions(compactRevision, options);
-    const { purpose = "compute etcd's HashKV", memoryBytes, directory } = options;
-    this.keptCrcs = new SpillingU32Log({ width: 2, purpose, ...(memoryBytes !== undefined ? { memoryBytes } : {}), ...(directory !== undefined ? { directory } : {}) });
+    this.keptCrcs = new SpillingU32Log({ ...options, width: 2, purpose: options.purpose ?? HASH_KV_PURPOSE });
   }
 
-  add(r: HashableRevision): void {
-    const number = this.kept.add(r);
+  /** The next revision: its place, its key-value and its stored bytes (arguments, not an object: one call per record). */
+  add(main: number, sub: number, tombstone: boolean, kv: { key: Buffer; version: number }, value: Uint8Array): void {
+    const number = this.kept.add(main, tombstone, kv.key, kv.version);
     if (number >= 0) {
-      writeRevisionKey(this.revisionKeyBuffer, r.main, r.sub, false);
-      this.crcAndLength[0] = crc32c(r.value, crc32c(this.putRevisionKey));
-      this.crcAndLength[1] = REVISION_KEY_BYTES + r.value.length;
+      writeRevisionKey(this.revisionKeyBuffer, main, sub, false);
+      this.crcAndLength[0] = crc32c(value, crc32c(this.putRevisionKey));
+      this.crcAndLength[1] = REVISION_KEY_BYTES + value.length;
       this.keptCrcs.push(this.crcAndLength);
-    } else if (r.main > this.compactRevision) {
-      this.afterCompaction.addRecord(r.main, r.sub, r.tombstone, r.value);
+    } else if (main > this.compactRevision) {
+      this.afterCompaction.addRecord(main, sub, tombstone, value);
     }
   }
 

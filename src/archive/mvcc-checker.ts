@@ -1,6 +1,7 @@
 import type { StoredKeyValue } from '../api/mvccpb.js';
 import type { ByteKeyTable } from '../util/byte-key-table.js';
 import { SpillingKeyTable } from '../util/spilling-key-table.js';
+import type { SpillSettings } from '../util/temp-files.js';
 import type { ArchiveContents } from './manifest.js';
 
 /**
@@ -40,13 +41,8 @@ const R_TOMBSTONE = 2;
 const R_VERSION = 3;
 const R_CREATE_REVISION = 4;
 
-export interface MvccCheckerOptions {
-  /** What the check is part of, for errors about its temporary files. */
-  purpose?: string;
-  /** Memory for the per-key table before it goes to temporary files (SpillingKeyTable). */
-  memoryBytes?: number;
-  directory?: string;
-}
+/** Where the per-key table goes past its memory (SpillingKeyTable); `purpose` has a default. */
+export type MvccCheckerOptions = SpillSettings;
 
 export class MvccChecker {
   private readonly keys: SpillingKeyTable;
@@ -62,9 +58,8 @@ export class MvccChecker {
       stateFields: 2,
       recordFields: this.record.length,
       apply: (table, key, record) => this.applyToKey(table, key, record),
+      ...options,
       purpose: options.purpose ?? 'check the MVCC invariants',
-      ...(options.memoryBytes !== undefined ? { memoryBytes: options.memoryBytes } : {}),
-      ...(options.directory !== undefined ? { directory: options.directory } : {}),
     });
   }
 

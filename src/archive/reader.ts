@@ -356,8 +356,7 @@ export class ArchiveReader {
       purpose: `compute etcd's HashKV of '${this.label}'`,
     });
     if (this.options.checkMvcc === true) {
-      const memory = this.options.mvccMemoryBytes;
-      this.checker = new MvccChecker(this.manifest, { purpose: `check the MVCC invariants of '${this.label}'`, ...(memory !== undefined ? { memoryBytes: memory } : {}) });
+      this.checker = new MvccChecker(this.manifest, { purpose: `check the MVCC invariants of '${this.label}'`, memoryBytes: this.options.mvccMemoryBytes });
     }
   }
 

@@ -39,7 +39,7 @@ export class ContentTally {
     private readonly options: TallyOptions = {},
   ) {
     if (options.etcdHash === true && scope.contents === 'history' && scope.compactRevision > 0) {
-      this.etcdHasher = new LastRevisionHashKv(scope.compactRevision, options.purpose !== undefined ? { purpose: options.purpose } : {});
+      this.etcdHasher = new LastRevisionHashKv(scope.compactRevision, { purpose: options.purpose });
     }
   }
 
@@ -55,7 +55,7 @@ export class ContentTally {
     this.lastSub = sub;
     this.recordCount++;
     this.hasher.addRecord(main, sub, tombstone, kvBytes);
-    this.etcdHasher?.add({ main, sub, tombstone, kv, value: kvBytes });
+    this.etcdHasher?.add(main, sub, tombstone, kv, kvBytes);
     // In a HashKV-shaped history each key's generation opens with a version-1 put or with the
     // one revision compaction kept for it, and closes with a tombstone, so the live keys can be
     // counted without remembering any key.

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ByteKeyTable, hashBytes } from './byte-key-table.js';
-import { makeTempDirectory, tempFileWork, writeFullySync } from './temp-files.js';
+import { makeTempDirectory, tempFileWork, writeFullySync, type SpillOptions } from './temp-files.js';
 
 /**
  * Applies a stream of records to per-key state when every key's records must be seen in order
@@ -19,21 +19,18 @@ import { makeTempDirectory, tempFileWork, writeFullySync } from './temp-files.js
  * When it throws, the error of the earliest record in stream order is the one thrown, as if
  * nothing had been spilled.
  */
-export interface SpillingKeyTableOptions {
+export interface SpillingKeyTableOptions extends SpillOptions {
   /** Numbers kept per key (the table's columns). */
   stateFields: number;
   /** Numbers per record, as passed to `add` and `apply`. */
   recordFields: number;
   apply: (table: ByteKeyTable, key: Buffer, record: Float64Array) => void;
-  /** What the work is, for errors: "verify 'x.tar.zst'". */
-  purpose: string;
-  /** How large the table may grow before records go to disk. */
-  memoryBytes?: number;
-  /** Where the temporary files go: os.tmpdir() (TMPDIR) by default. */
-  directory?: string;
 }
 
-/** About a quarter of the 200 MiB a verify of a 1 GiB snapshot may take. */
+/**
+ * Verify of a compacted history holds two such tables, each up to about twice this while it
+ * grows: a small part of the 200 MiB a verify of a 1 GiB snapshot may take.
+ */
 const MEMORY_BYTES = 8 * 2 ** 20;
 const PARTITION_BITS = 4;
 const PARTITIONS = 1 << PARTITION_BITS;

@@ -1,21 +1,16 @@
 import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTempDirectory, tempFileWork, writeFullySync } from './temp-files.js';
+import { makeTempDirectory, tempFileWork, writeFullySync, type SpillOptions } from './temp-files.js';
 
 /**
  * An append-only list of fixed-width tuples of 32-bit numbers, read back in order once: in
  * memory up to `memoryBytes`, in a temporary file past that (such as a CRC and a length for
  * every revision a compaction kept, of which a snapshot can hold millions).
  */
-export interface SpillingU32LogOptions {
+export interface SpillingU32LogOptions extends SpillOptions {
   /** Numbers per tuple. */
   width: number;
-  /** What the work is, for errors: "verify 'x.tar.zst'". */
-  purpose: string;
-  memoryBytes?: number;
-  /** Where the temporary file goes: os.tmpdir() (TMPDIR) by default. */
-  directory?: string;
 }
 
 const MEMORY_BYTES = 2 * 2 ** 20;

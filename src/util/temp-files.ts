@@ -19,6 +19,19 @@ export function tempFileWork<T>(purpose: string, directory: string, work: () => 
   }
 }
 
+/** Where and when state that outgrows memory goes to temporary files. */
+export interface SpillOptions {
+  /** What the work is, for errors: "verify 'x.tar.zst'". */
+  purpose: string;
+  /** How much memory the state may take before it goes to disk. */
+  memoryBytes?: number | undefined;
+  /** Where the temporary files go: os.tmpdir() (TMPDIR) by default. */
+  directory?: string | undefined;
+}
+
+/** SpillOptions where the user of a spilling structure supplies its own default `purpose`. */
+export type SpillSettings = Omit<SpillOptions, 'purpose'> & { purpose?: string | undefined };
+
 /** A new private directory (0700) under `parent`, os.tmpdir() (TMPDIR) by default. */
 export function makeTempDirectory(purpose: string, prefix: string, parent = tmpdir()): string {
   return tempFileWork(purpose, parent, () => mkdtempSync(join(parent, prefix)));

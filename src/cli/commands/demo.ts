@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../run-action.js';
 
-/**
- * `strata demo`: the main job on the bundled default, end to end, in a temporary dir:
- * start a one-member server, write and read data through the etcd API, save a snapshot and
- * verify it against the live cluster, restart the server on the same data dir and check
- * that everything is still there, byte for byte and hash for hash.
- */
+/** `strata demo`: the main job on the bundled default, end to end (demo-run.ts). */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')

@@ -15,7 +15,7 @@ import { toolVersion } from '../version.js';
 /** `snapshot save <dest>` with the command's flags; `endpointsGiven`: --endpoints was on the command line. */
 export async function runSnapshotSave(dest: string, opts: Record<string, unknown>, endpointsGiven: boolean): Promise<void> {
   const json = opts['json'] === true;
-  const logger = stderrLogger(false);
+  const logger = stderrLogger();
   const level = opts['level'] as number | undefined;
   const dataDir = opts['dataDir'] as string | undefined;
   const method = String(opts['method']);

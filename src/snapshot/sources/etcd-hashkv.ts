@@ -17,11 +17,11 @@ export interface KeepScan {
  * bounded memory). The answers are by position, for a second pass over the same revisions.
  */
 export async function scanKeep(revisions: AsyncIterable<HashableRevision>, atRev: number, compactRev: number, purpose?: string): Promise<KeepScan> {
-  const kept = new KeptRevisions(compactRev, purpose !== undefined ? { purpose } : {});
+  const kept = new KeptRevisions(compactRev, { purpose });
   try {
     for await (const r of revisions) {
       if (r.main > atRev) break;
-      kept.add(r);
+      kept.add(r.main, r.tombstone, r.kv.key, r.kv.version);
     }
   } catch (err) {
     kept.close();

@@ -72,7 +72,7 @@ test('scanKeep says which compacted revisions Keep holds and counts the keys ali
 async function oneHashKv(revisions: HashableRevision[], compactRev: number): Promise<number> {
   const [inMemory, spilled] = [{}, { memoryBytes: 1 }].map((options) => {
     const hasher = new LastRevisionHashKv(compactRev, options);
-    for (const r of revisions) hasher.add(r);
+    for (const r of revisions) hasher.add(r.main, r.sub, r.tombstone, r.kv, r.value);
     return hasher.digest(referenceHashKv(revisions));
   });
   assert.equal(spilled, inMemory, 'the same hash with the keys in temporary files');
