@@ -1,4 +1,4 @@
-import { ProtoReader, ProtoWriter, WireType } from './protowire.js';
+import { ProtoReader, ProtoWriter, WireType, uvarintLength, writeUvarint } from './protowire.js';
 
 /**
  * The messages of Strata's snapshot archive (proto/archive.proto, docs/archive-format.md),
@@ -30,19 +30,31 @@ export interface ArchiveAuth {
   roles: Buffer[];
 }
 
-export function encodeArchiveRecord(main: number, sub: number, tombstone: boolean, kvBytes: Uint8Array): Buffer {
-  return Buffer.concat([archiveRecordHead(main, sub, tombstone, kvBytes.length), kvBytes]);
+/**
+ * Bytes of an archive record up to its KeyValue: fields 1-3 and field 4's tag and length (the
+ * KeyValue is the last field, so the value follows as stored).
+ */
+export function archiveRecordHeadLength(main: number, sub: number, tombstone: boolean, kvLength: number): number {
+  return (
+    (main !== 0 ? 1 + uvarintLength(main) : 0) +
+    (sub !== 0 ? 1 + uvarintLength(sub) : 0) +
+    (tombstone ? 2 : 0) +
+    (kvLength !== 0 ? 1 + uvarintLength(kvLength) : 0)
+  );
 }
 
 /**
- * An archive record's bytes up to its KeyValue: fields 1-3 and field 4's tag and length (the
- * KeyValue is the last field). Followed by the `kvLength` KeyValue bytes it is exactly
- * encodeArchiveRecord's output, so a writer can copy the value once, straight into its chunk.
+ * Writes the head archiveRecordHeadLength counts into `target` at `offset` and returns the
+ * offset where the `kvLength` KeyValue bytes go: a writer copies the value once, straight into
+ * its chunk, and allocates nothing per record.
  */
-export function archiveRecordHead(main: number, sub: number, tombstone: boolean, kvLength: number): Buffer {
-  const w = new ProtoWriter().optionalNumber(1, main).optionalNumber(2, sub).optionalBool(3, tombstone);
-  if (kvLength !== 0) w.tag(4, WireType.bytes).uvarint(kvLength);
-  return w.finish();
+export function writeArchiveRecordHead(target: Uint8Array, offset: number, main: number, sub: number, tombstone: boolean, kvLength: number): number {
+  let at = offset;
+  if (main !== 0) at = writeUvarint(target, writeUvarint(target, at, (1 << 3) | WireType.varint), main);
+  if (sub !== 0) at = writeUvarint(target, writeUvarint(target, at, (2 << 3) | WireType.varint), sub);
+  if (tombstone) at = writeUvarint(target, writeUvarint(target, at, (3 << 3) | WireType.varint), 1);
+  if (kvLength !== 0) at = writeUvarint(target, writeUvarint(target, at, (4 << 3) | WireType.bytes), kvLength);
+  return at;
 }
 
 export function decodeArchiveRecord(buf: Buffer, what = 'archive record'): RawArchiveRecord {
@@ -99,9 +111,4 @@ export function decodeArchiveAuth(buf: Buffer, what = 'archive auth'): ArchiveAu
     else r.skip(wireType);
   }
   return auth;
-}
-
-/** The varint length prefix of protobuf's length-delimited stream form. */
-export function delimiterFor(messageLength: number): Buffer {
-  return new ProtoWriter().uvarint(messageLength).finish();
 }

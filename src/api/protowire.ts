@@ -8,6 +8,29 @@ export const WireType = { varint: 0, fixed64: 1, bytes: 2, fixed32: 5 } as const
 
 const TWO_64 = 1n << 64n;
 
+/** Bytes the unsigned varint of `value` (a non-negative safe integer) takes. */
+export function uvarintLength(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
+  return n;
+}
+
+/**
+ * Writes the unsigned varint of `value` into `target` at `offset` and returns the offset after
+ * it: for hot paths that fill one buffer, where ProtoWriter's pieces would be garbage.
+ */
+export function writeUvarint(target: Uint8Array, offset: number, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint out of range: ${value}`);
+  let at = offset;
+  let v = value;
+  while (v >= 0x80) {
+    target[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  target[at++] = v;
+  return at;
+}
+
 export class ProtoWriter {
   private chunks: Buffer[] = [];
   private scratch = Buffer.allocUnsafe(64);
