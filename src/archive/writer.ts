@@ -62,6 +62,8 @@ type Phase = 'records' | 'leases' | 'auth' | 'closed';
 /** Beyond chunkBytes, for the message that closes a chunk (etcd values are mostly well below this). */
 const CHUNK_HEADROOM = 64 * 1024;
 const phaseOrder: Phase[] = ['records', 'leases', 'auth', 'closed'];
+/** What a write returns while its chunk stays open: there is nothing to wait for. */
+const CHUNK_OPEN: Promise<void> = Promise.resolve();
 
 /** Hashes and counts the compressed bytes on their way out. */
 class DigestPassThrough extends Transform {
@@ -152,6 +154,14 @@ export class ArchiveWriter {
     return this.closeFullChunk('records');
   }
 
+  /** Writes records in order: the same as awaiting writeRecord for each, but waits only when a chunk closes. */
+  async writeRecords(records: Iterable<ArchiveRecord>): Promise<void> {
+    for (const record of records) {
+      const written = this.writeRecord(record);
+      if (written !== CHUNK_OPEN) await written;
+    }
+  }
+
   writeLease(lease: ArchiveLease): Promise<void> {
     this.enterPhase('leases', 'a lease');
     this.tally.addLease();
@@ -234,7 +244,7 @@ export class ArchiveWriter {
 
   private closeFullChunk(kind: ChunkKind): Promise<void> {
     // Resolving at once lets the source fill the next chunk while the last one compresses.
-    if (this.chunkUsed < this.chunkBytes) return Promise.resolve();
+    if (this.chunkUsed < this.chunkBytes) return CHUNK_OPEN;
     return this.flushChunk(kind);
   }
 

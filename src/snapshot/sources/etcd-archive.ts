@@ -31,8 +31,8 @@ export async function etcdImageArchive(
   return writerStream(
     writer,
     async () => {
-      for await (const r of image.history()) {
-        await writer.writeRecord({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, kvBytes: r.value });
+      for await (const batch of image.history()) {
+        await writer.writeRecords(batch.map((r) => ({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: r.kv, kvBytes: r.value })));
       }
       for (const lease of image.leases) {
         await writer.writeLease({ id: lease.id, grantedTtl: lease.ttl, remainingTtl: lease.remainingTtl > 0 ? lease.remainingTtl : lease.ttl });

@@ -230,45 +230,55 @@ export class EtcdSnapshot {
    * 1 <= create revision <= mod revision, version >= 1.
    */
   async *revisions(): AsyncGenerator<EtcdRevision> {
+    for await (const batch of this.revisionBatches()) yield* batch;
+  }
+
+  /** revisions() a bbolt leaf at a time, for walks over every record. */
+  async *revisionBatches(): AsyncGenerator<EtcdRevision[]> {
     let previous: Revision | undefined;
-    for await (const entry of this.db.entries(this.keyBucket)) {
-      if (entry.isBucket) this.fail(`the key bucket holds a nested bucket ${describeKey(entry.key)}`);
-      const rev = decodeRevisionKey(entry.key);
-      if (!rev) this.fail(`the key bucket holds ${describeKey(entry.key)}, which is not a revision key`);
-      const at = `revision ${rev.main}_${rev.sub}${rev.tombstone ? ' (tombstone)' : ''}`;
-      if (rev.main < 1) this.fail(`${at} is below 1`);
-      if (previous && compareRevisions(rev, previous) <= 0) this.fail(`${at} is stored twice, as a put and a tombstone`);
-      previous = rev;
-      // A view into a page block read for this walk alone: nothing overwrites it.
-      const value = entry.value;
-      let kv: StoredKeyValue;
-      try {
-        kv = decodeKeyValue(value, `the KeyValue of ${at}`);
-      } catch (err) {
-        return this.fail(errorMessage(err));
+    for await (const leaf of this.db.leaves(this.keyBucket)) {
+      const batch: EtcdRevision[] = [];
+      for (const entry of leaf) {
+        if (entry.isBucket) this.fail(`the key bucket holds a nested bucket ${describeKey(entry.key)}`);
+        const rev = decodeRevisionKey(entry.key);
+        if (!rev) this.fail(`the key bucket holds ${describeKey(entry.key)}, which is not a revision key`);
+        const at = (): string => `revision ${rev.main}_${rev.sub}${rev.tombstone ? ' (tombstone)' : ''}`;
+        if (rev.main < 1) this.fail(`${at()} is below 1`);
+        if (previous && compareRevisions(rev, previous) <= 0) this.fail(`${at()} is stored twice, as a put and a tombstone`);
+        previous = rev;
+        // A view into a page block read for this walk alone: nothing overwrites it.
+        const value = entry.value;
+        let kv: StoredKeyValue;
+        try {
+          kv = decodeKeyValue(value, `the KeyValue of ${at()}`);
+        } catch (err) {
+          return this.fail(errorMessage(err));
+        }
+        if (kv.key.length === 0) this.fail(`${at()} holds a KeyValue without a key`);
+        if (!rev.tombstone) {
+          if (kv.modRevision !== rev.main) this.fail(`${at()} holds a KeyValue with mod revision ${kv.modRevision}`);
+          if (kv.createRevision < 1 || kv.createRevision > rev.main) this.fail(`${at()} holds a KeyValue created at revision ${kv.createRevision}`);
+          if (kv.version < 1) this.fail(`${at()} holds a KeyValue with version ${kv.version}`);
+        }
+        batch.push({ main: rev.main, sub: rev.sub, tombstone: rev.tombstone, value, kv });
       }
-      if (kv.key.length === 0) this.fail(`${at} holds a KeyValue without a key`);
-      if (!rev.tombstone) {
-        if (kv.modRevision !== rev.main) this.fail(`${at} holds a KeyValue with mod revision ${kv.modRevision}`);
-        if (kv.createRevision < 1 || kv.createRevision > rev.main) this.fail(`${at} holds a KeyValue created at revision ${kv.createRevision}`);
-        if (kv.version < 1) this.fail(`${at} holds a KeyValue with version ${kv.version}`);
-      }
-      yield { main: rev.main, sub: rev.sub, tombstone: rev.tombstone, value, kv };
+      yield batch;
     }
   }
 
   /**
-   * The history the image holds as of its compact revision: every revision above it and, at or
-   * below it, only what compaction keeps (each key's latest revision when that is a put). This
-   * equals revisions() unless the image was taken while a compaction was still deleting
-   * (scheduled ahead of finished); then a first pass over those old revisions picks the kept ones.
+   * The history the image holds as of its compact revision, in batches: every revision above it
+   * and, at or below it, only what compaction keeps (each key's latest revision when that is a
+   * put). This equals revisionBatches() unless the image was taken while a compaction was still
+   * deleting (scheduled ahead of finished); then a first pass over those old revisions picks the
+   * kept ones.
    */
-  async *history(): AsyncGenerator<EtcdRevision> {
+  async *history(): AsyncGenerator<EtcdRevision[]> {
     const unfinished = this.scheduledCompactRevision !== undefined && this.scheduledCompactRevision !== this.finishedCompactRevision;
     const keep = unfinished ? await scanKeep(this.revisions(), this.compactRevision, this.compactRevision, this.purpose()) : undefined;
     const keeps = keep?.pass();
-    for await (const r of this.revisions()) {
-      if (keeps === undefined || r.main > this.compactRevision || keeps(r)) yield r;
+    for await (const batch of this.revisionBatches()) {
+      yield keeps === undefined ? batch : batch.filter((r) => r.main > this.compactRevision || keeps(r));
     }
   }
 

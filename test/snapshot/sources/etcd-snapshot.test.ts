@@ -175,12 +175,15 @@ test('isEtcdSnapshotFile tells a bbolt image from other files', async (t) => {
 test('history() of an image whose compaction finished is every stored revision', async () => {
   const snapshot = await openEtcdSnapshot(fixturePath);
   try {
-    const ids = async (revisions: AsyncIterable<{ main: number; sub: number; tombstone: boolean }>): Promise<string[]> => {
+    type Id = { main: number; sub: number; tombstone: boolean };
+    const ids = async (batches: AsyncIterable<Id[]>): Promise<string[]> => {
       const out: string[] = [];
-      for await (const r of revisions) out.push(`${r.main}_${r.sub}${r.tombstone ? 't' : ''}`);
+      for await (const batch of batches) for (const r of batch) out.push(`${r.main}_${r.sub}${r.tombstone ? 't' : ''}`);
       return out;
     };
-    const all = await ids(snapshot.revisions());
+    const all: string[] = [];
+    for await (const r of snapshot.revisions()) all.push(`${r.main}_${r.sub}${r.tombstone ? 't' : ''}`);
+    assert.deepEqual(await ids(snapshot.revisionBatches()), all);
     assert.deepEqual(await ids(snapshot.history()), all);
     assert.equal(all.length, expected.etcdctlSnapshotStatus.totalKey - 8, 'key bucket entries: all keys but meta (3), lease (2), members, cluster, auth');
   } finally {
@@ -229,7 +232,7 @@ test('an image taken while a compaction was still deleting: history and the arch
   assert.ok(snapshot.finishedCompactRevision! < scheduled);
 
   const history: string[] = [];
-  for await (const r of snapshot.history()) history.push(`${r.main}_${r.sub}`);
+  for await (const batch of snapshot.history()) for (const r of batch) history.push(`${r.main}_${r.sub}`);
   assert.deepEqual(history, want);
   assert.ok(history.length < stored, 'the patched range holds revisions the compaction drops');
 

@@ -165,6 +165,11 @@ export class BboltDb {
     return this.walker.entries(bucket);
   }
 
+  /** The same entries a leaf at a time (see BucketWalker.leaves). */
+  leaves(bucket: BucketRef): AsyncGenerator<LeafElement[]> {
+    return this.walker.leaves(bucket);
+  }
+
   lastEntry(bucket: BucketRef): Promise<LeafElement | undefined> {
     return this.walker.lastEntry(bucket);
   }
