@@ -44,7 +44,7 @@ export interface ArchiveWriterOptions {
   /** zstd level, 1..19 (default 1); lowered with a warning where the codec cannot reach it. */
   level?: number;
   codec?: CodecName;
-  /** Size at which chunk entries are closed (default 4 MiB). */
+  /** Size at which chunk entries are closed (default DEFAULT_CHUNK_BYTES, 1 MiB). */
   chunkBytes?: number;
   logger?: Logger;
 }

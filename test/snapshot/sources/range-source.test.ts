@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { createReadStream, readdirSync } from 'node:fs';
+import { ArchiveReader } from '../../../src/archive/index.js';
 import { EtcdClient } from '../../../src/client/client.js';
 import { saveSnapshot } from '../../../src/snapshot/save.js';
 import { pickMember, type PickedMember } from '../../../src/snapshot/sources/pick-member.js';
@@ -75,4 +76,48 @@ test('range save compacted mid-way twice fails clearly and leaves no file', asyn
   assert.ok(pinned[1]! > pinned[0]!);
   assert.equal(warnings.length, 1);
   assert.deepEqual(readdirSync(dir), [], 'no archive, no part file, no sidecar');
+});
+
+test('range save archives Range at its revision in revision order, with a transaction wider than a page and the sort spilled to disk', async (t) => {
+  requireBinary(t, 'etcd');
+  const etcd = await startEtcd();
+  t.after(() => etcd.stop());
+  const client = new EtcdClient({ endpoints: [etcd.endpoint] });
+  t.after(() => client.close());
+  // 25 keys written by one txn share a revision: more than a page of 10 (reading in revision
+  // order refused that). Overwrites and a delete move keys out of key order.
+  await client.txn({ success: Array.from({ length: 25 }, (_, i) => ({ request_put: { key: Buffer.from(`/t/${String(i).padStart(2, '0')}`), value: Buffer.from(`txn ${i}`) } })) });
+  for (let i = 0; i < 15; i++) await client.put({ key: `/k/${String(i).padStart(2, '0')}`, value: `v${i}` });
+  await client.put({ key: '/t/03', value: 'overwritten' });
+  await client.deleteRange({ key: '/k/05' });
+  const lease = await client.leaseGrant(600);
+  await client.put({ key: '/t/07', value: 'leased', lease: lease.ID });
+
+  const dir = tempDir('range-order', t).path;
+  const member = await pickMember(client, silentLogger);
+  t.after(() => member.client.close());
+  const store = await LocalStore.at(`${dir}/`);
+  const saved = await saveSnapshot(store, () =>
+    rangeArchive(member, { toolVersion: 'test', endpoints: [etcd.endpoint], logger: silentLogger, pageSize: 10, spill: { directory: dir, memoryBytes: 1 } }),
+    { logger: silentLogger },
+  );
+  const revision = saved.manifest.revision;
+  const reader = await ArchiveReader.open(createReadStream(saved.location));
+  const archived: string[] = [];
+  for await (const r of reader.records()) {
+    archived.push(`${r.main}_${r.sub} ${r.kv.key.toString('latin1')}=${r.kv.value.toString('latin1')} c${r.kv.createRevision} v${r.kv.version} l${r.kv.lease}`);
+  }
+  await reader.finish();
+
+  const range = await client.range({ key: Buffer.from([0]), range_end: Buffer.from([0]), revision: String(revision) });
+  const byRevision = [...range.kvs].sort((a, b) => Number(a.mod_revision) - Number(b.mod_revision) || Buffer.compare(a.key, b.key));
+  const subs = new Map<string, number>();
+  const expected = byRevision.map((kv) => {
+    const sub = subs.get(kv.mod_revision) ?? 0;
+    subs.set(kv.mod_revision, sub + 1);
+    return `${kv.mod_revision}_${sub} ${kv.key.toString('latin1')}=${kv.value.toString('latin1')} c${kv.create_revision} v${kv.version} l${BigInt(kv.lease)}`;
+  });
+  assert.equal(expected.length, 39, '25 txn keys and 15 puts, one deleted');
+  assert.deepEqual(archived, expected);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('strata-sort-')), [], 'the sort runs are gone');
 });
