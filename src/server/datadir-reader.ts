@@ -144,9 +144,7 @@ function startArchive(view: DataDirView, options: DataDirArchiveOptions): { writ
   const done = (async () => {
     try {
       for await (const batch of view.revisionBatches()) {
-        for (const r of batch) {
-          await writer.writeRecord({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: decodeKeyValue(r.kv), kvBytes: r.kv });
-        }
+        await writer.writeRecords(batch.map((r) => ({ main: r.main, sub: r.sub, tombstone: r.tombstone, kv: decodeKeyValue(r.kv), kvBytes: r.kv })));
       }
       for (const lease of view.leases) await writer.writeLease({ id: lease.id, grantedTtl: lease.ttl, remainingTtl: lease.remainingTtl });
       return await writer.finish();

@@ -4,7 +4,8 @@
  *
  * - freePort(): a free port on 127.0.0.1, below the range outgoing connections draw from.
  * - tempDir(prefix, t?): a directory under os.tmpdir(), removed when test `t` ends.
- * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused).
+ * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused);
+ *   assertFullDiskFailure: spilled state on it fails with one line.
  * - seededRandom(seed): a small seeded PRNG; print the seed in failure messages.
  * - seededBytes(random, length): bytes drawn from such a generator.
  * - missingBinary(...names) / requireBinary(t, ...names): skip with an install hint when a
@@ -21,7 +22,7 @@
  *   linearizability (linearizability/).
  */
 export { missingBinary, requireBinary } from './binaries.js';
-export { mountTmpfs } from './tmpfs.js';
+export { assertFullDiskFailure, mountTmpfs } from './tmpfs.js';
 export { makeCerts, type TestCerts } from './certs.js';
 export { startEtcd, type EtcdOptions, type EtcdProcess } from './etcd.js';
 export { eventually } from './eventually.js';
