@@ -36,7 +36,16 @@ export async function runSnapshotSave(dest: string, opts: Record<string, unknown
         const member = await pickMember(client, logger);
         const endpoints = client.endpoints;
         try {
-          if (method === 'range') return await rangeArchive(member, { ...common, endpoints, ...(prefix !== undefined ? { prefix } : {}) });
+          if (method === 'range') {
+            // The archive's bytes start once every key is read and sorted: show the reading.
+            let reading: Progress | undefined;
+            const onPage = ({ keys, bytes, totalKeys }: { keys: number; bytes: number; totalKeys: number }): void => {
+              reading ??= new Progress(process.stderr, `reading keys through Range from ${member.endpoint}`);
+              reading.update(bytes, totalKeys > 0 ? keys / totalKeys : undefined);
+              if (keys >= totalKeys) reading.done();
+            };
+            return await rangeArchive(member, { ...common, endpoints, onPage, ...(prefix !== undefined ? { prefix } : {}) });
+          }
           let receiving: Progress | undefined;
           const onReceived = (bytes: number, total: number | undefined): void =>
             (receiving ??= new Progress(process.stderr, `receiving the snapshot of ${member.endpoint}`, total)).update(bytes);

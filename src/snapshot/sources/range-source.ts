@@ -21,7 +21,7 @@ export interface RangeArchiveOptions {
   /** Where the keys go while they are sorted, and how much memory they may take first (tests). */
   spill?: SpillSettings;
   /** Awaited after each page is read, before the next is requested (progress; tests act between pages). */
-  onPage?: (page: { revision: number; pages: number; keys: number }) => Promise<void> | void;
+  onPage?: (page: { revision: number; pages: number; keys: number; bytes: number; totalKeys: number }) => Promise<void> | void;
 }
 
 /** The pinned revision was compacted while the read ran: save starts once more. */
@@ -55,6 +55,9 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
   const end = options.prefix ? rangeEnd(key) : Buffer.from([0]);
   const first = await client.range({ key, range_end: end, limit: '1', count_only: true });
   const revision = Number(first.header?.revision ?? 0);
+  const total = Number(first.count ?? 0);
+  // Every key is handled twice, read and then archived: the progress bar counts both.
+  let handled = 0;
   const members = await client.memberList();
   const status = await client.hashKV('0').catch(() => undefined);
   const archiveMembers: ArchiveMember[] = members.members.map((m) => ({
@@ -90,6 +93,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
     let from = key;
     let pages = 0;
     let keys = 0;
+    let bytes = 0;
     for (;;) {
       let page;
       try {
@@ -98,10 +102,15 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
         if (/compacted/.test(errorMessage(err))) throw new RangeCompactedError(member.endpoint, revision);
         throw err;
       }
-      for (const kv of page.kvs) sorter.add(Number(kv.mod_revision), kv.key, encodeKeyValue(storedKeyValue(kv)));
+      for (const kv of page.kvs) {
+        const payload = encodeKeyValue(storedKeyValue(kv));
+        sorter.add(Number(kv.mod_revision), kv.key, payload);
+        bytes += payload.length;
+      }
+      handled += page.kvs.length;
       pages++;
       keys += page.kvs.length;
-      await options.onPage?.({ revision, pages, keys });
+      await options.onPage?.({ revision, pages, keys, bytes, totalKeys: total });
       const last = page.kvs.at(-1);
       if (!page.more || last === undefined) break;
       from = Buffer.concat([last.key, Buffer.from([0])]);
@@ -111,7 +120,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
     const sorter = new SpillingSorter({ ...options.spill, purpose: `save a Range snapshot of ${member.endpoint}` });
     try {
       await readInKeyOrder(sorter);
-      await writer.writeRecords(inRevisionOrder(sorter));
+      await writer.writeRecords(inRevisionOrder(sorter, () => handled++));
     } finally {
       sorter.close();
     }
@@ -122,7 +131,8 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
       await writer.writeLease({ id: BigInt(ID), grantedTtl: Number(ttl.grantedTTL), remainingTtl: Number(ttl.TTL) });
     }
   };
-  return writerStream(writer, produce, () => undefined);
+  const stream = writerStream(writer, produce, () => undefined);
+  return { ...stream, progress: () => (total > 0 ? Math.min(handled / (2 * total), 1) : writer.progress) };
 }
 
 function storedKeyValue(kv: KeyValue): StoredKeyValue {
@@ -137,12 +147,13 @@ function storedKeyValue(kv: KeyValue): StoredKeyValue {
 }
 
 /** The sorted keys as archive records: keys sharing a mod revision get sub revisions 0, 1, 2… in key order. */
-function* inRevisionOrder(sorter: SpillingSorter): Generator<ArchiveRecord> {
+function* inRevisionOrder(sorter: SpillingSorter, onRecord: () => void): Generator<ArchiveRecord> {
   let main = 0;
   let sub = 0;
   for (const { order, payload } of sorter.sorted()) {
     sub = order === main ? sub + 1 : 0;
     main = order;
+    onRecord();
     yield { main, sub, tombstone: false, kv: decodeKeyValue(payload), kvBytes: payload };
   }
 }

@@ -97,10 +97,26 @@ test('range save archives Range at its revision in revision order, with a transa
   const member = await pickMember(client, silentLogger);
   t.after(() => member.client.close());
   const store = await LocalStore.at(`${dir}/`);
-  const saved = await saveSnapshot(store, () =>
-    rangeArchive(member, { toolVersion: 'test', endpoints: [etcd.endpoint], logger: silentLogger, pageSize: 10, spill: { directory: dir, memoryBytes: 1 } }),
-    { logger: silentLogger },
+  const pages: Array<{ keys: number; totalKeys: number }> = [];
+  const fractions: Array<number | undefined> = [];
+  const saved = await saveSnapshot(
+    store,
+    () =>
+      rangeArchive(member, {
+        toolVersion: 'test',
+        endpoints: [etcd.endpoint],
+        logger: silentLogger,
+        pageSize: 10,
+        spill: { directory: dir, memoryBytes: 1 },
+        onPage: ({ keys, totalKeys }) => void pages.push({ keys, totalKeys }),
+      }),
+    { logger: silentLogger, onBytes: (_bytes, fraction) => void fractions.push(fraction) },
   );
+  // Progress: the pages count up to every key, then the archive's bytes (which start only after
+  // the sort) carry the second half of the work to 1.
+  assert.deepEqual(pages.map((p) => `${p.keys}/${p.totalKeys}`), ['10/39', '20/39', '30/39', '39/39']);
+  assert.ok(fractions.every((f, i) => f !== undefined && f >= 0.5 && f <= 1 && (i === 0 || f >= fractions[i - 1]!)), `fractions ${fractions.join(', ')}`);
+  assert.equal(fractions.at(-1), 1);
   const revision = saved.manifest.revision;
   const reader = await ArchiveReader.open(createReadStream(saved.location));
   const archived: string[] = [];
