@@ -10,9 +10,19 @@ export interface SortedItem {
   payload: Buffer;
 }
 
+/**
+ * An item as the sorter holds it: `bytes` is the key then the payload (as in a run file), one
+ * view instead of two: held items' objects took more memory than their bytes for small keys.
+ */
+interface HeldItem {
+  order: number;
+  bytes: Buffer;
+  keyLength: number;
+}
+
 const MEMORY_BYTES = 16 * 2 ** 20;
-/** What an item costs in memory beyond its bytes (object, two views, array slot), as counted against the budget. */
-const ITEM_OVERHEAD = 96;
+/** What a held item costs in memory beyond its bytes (object, view, array slot), measured. */
+const ITEM_OVERHEAD = 160;
 /** Items are copied into slabs of this size, reused from run to run. */
 const SLAB_BYTES = 1024 * 1024;
 /** order (float64), key length, payload length. */
@@ -22,8 +32,8 @@ const READ_BYTES = 128 * 1024;
 /** Runs merged at once: each holds a read buffer, so more runs are first merged into fewer. */
 const MAX_FAN_IN = 64;
 
-function compareItems(a: SortedItem, b: SortedItem): number {
-  return a.order - b.order || Buffer.compare(a.key, b.key);
+function compareItems(a: HeldItem, b: HeldItem): number {
+  return a.order - b.order || a.bytes.compare(b.bytes, 0, b.keyLength, 0, a.keyLength);
 }
 
 /**
@@ -34,7 +44,7 @@ function compareItems(a: SortedItem, b: SortedItem): number {
  */
 export class SpillingSorter {
   private readonly memoryBytes: number;
-  private items: SortedItem[] = [];
+  private items: HeldItem[] = [];
   private heldBytes = 0;
   /**
    * The bytes of the held items. A buffer per item, freed a run at a time, left the C heap
@@ -59,13 +69,17 @@ export class SpillingSorter {
     const copy = this.hold(bytes);
     copy.set(key, 0);
     copy.set(payload, key.length);
-    this.items.push({ order, key: copy.subarray(0, key.length), payload: copy.subarray(key.length) });
+    this.items.push({ order, bytes: copy, keyLength: key.length });
     this.heldBytes += bytes + ITEM_OVERHEAD;
     if (this.heldBytes >= this.memoryBytes) this.writeRun(this.takeSorted());
   }
 
-  /** Every item added, in order; call once, after the last add(). */
+  /** Every item added, in order; call once, after the last add(). An item's views are valid until the next one is asked for. */
   *sorted(): Generator<SortedItem> {
+    for (const { order, bytes, keyLength } of this.sortedHeld()) yield { order, key: bytes.subarray(0, keyLength), payload: bytes.subarray(keyLength) };
+  }
+
+  private *sortedHeld(): Generator<HeldItem> {
     this.reading = true;
     if (this.runs.length === 0) {
       yield* this.takeSorted();
@@ -93,7 +107,7 @@ export class SpillingSorter {
   }
 
   /** The held items, sorted; their bytes stay valid until the next add(). */
-  private takeSorted(): SortedItem[] {
+  private takeSorted(): HeldItem[] {
     const items = this.items.sort(compareItems);
     this.items = [];
     this.heldBytes = 0;
@@ -115,7 +129,7 @@ export class SpillingSorter {
     return room;
   }
 
-  private writeRun(items: Iterable<SortedItem>): void {
+  private writeRun(items: Iterable<HeldItem>): void {
     this.directory ??= makeTempDirectory(this.options.purpose, 'strata-sort-', this.options.directory);
     const path = join(this.directory, `run-${this.runsWritten++}`);
     const fd = this.guardIo(() => openSync(path, 'wx', 0o600));
@@ -126,19 +140,16 @@ export class SpillingSorter {
         this.guardIo(() => writeFullySync(fd, buffer.subarray(0, used)));
         used = 0;
       };
-      for (const { order, key, payload } of items) {
-        const bytes = HEAD_BYTES + key.length + payload.length;
-        if (used + bytes > buffer.length) flush();
-        if (bytes > buffer.length) {
-          const head = Buffer.allocUnsafe(HEAD_BYTES);
-          writeHead(head, 0, order, key.length, payload.length);
-          for (const part of [head, key, payload]) this.guardIo(() => writeFullySync(fd, part));
+      for (const { order, bytes, keyLength } of items) {
+        if (used + HEAD_BYTES + bytes.length > buffer.length) flush();
+        writeHead(buffer, used, order, keyLength, bytes.length - keyLength);
+        used += HEAD_BYTES;
+        if (HEAD_BYTES + bytes.length > buffer.length) {
+          flush();
+          this.guardIo(() => writeFullySync(fd, bytes));
           continue;
         }
-        writeHead(buffer, used, order, key.length, payload.length);
-        used += HEAD_BYTES;
-        used += key.copy(buffer, used);
-        used += payload.copy(buffer, used);
+        used += bytes.copy(buffer, used);
       }
       flush();
     } finally {
@@ -148,11 +159,11 @@ export class SpillingSorter {
   }
 
   /** The items of sorted run files, merged through a binary heap of their heads. */
-  private *merge(paths: string[]): Generator<SortedItem> {
+  private *merge(paths: string[]): Generator<HeldItem> {
     const readers = paths.map((path) => new RunReader(this.guardIo(() => openSync(path, 'r')), (work) => this.guardIo(work)));
     try {
-      const heap: Array<{ item: SortedItem; reader: RunReader }> = [];
-      const push = (entry: { item: SortedItem; reader: RunReader }): void => {
+      const heap: Array<{ item: HeldItem; reader: RunReader }> = [];
+      const push = (entry: { item: HeldItem; reader: RunReader }): void => {
         heap.push(entry);
         for (let i = heap.length - 1; i > 0; ) {
           const parent = (i - 1) >> 1;
@@ -161,7 +172,7 @@ export class SpillingSorter {
           i = parent;
         }
       };
-      const pop = (): { item: SortedItem; reader: RunReader } => {
+      const pop = (): { item: HeldItem; reader: RunReader } => {
         const top = heap[0]!;
         const last = heap.pop()!;
         if (heap.length > 0) {
@@ -206,7 +217,7 @@ function writeHead(target: Buffer, at: number, order: number, keyLength: number,
   target.writeUInt32LE(payloadLength, at + 12);
 }
 
-/** Items of one run file, read in blocks; an item's key and payload are views valid until the next call. */
+/** Items of one run file, read in blocks; an item's bytes are a view valid until the next call. */
 class RunReader {
   private buffer = Buffer.allocUnsafe(READ_BYTES);
   private start = 0;
@@ -218,7 +229,7 @@ class RunReader {
     private readonly guardIo: <T>(work: () => T) => T,
   ) {}
 
-  next(): SortedItem | undefined {
+  next(): HeldItem | undefined {
     if (!this.fill(HEAD_BYTES)) return undefined;
     const at = this.start;
     const order = this.buffer.readDoubleLE(at);
@@ -226,11 +237,9 @@ class RunReader {
     const payloadLength = this.buffer.readUInt32LE(at + 12);
     const bytes = HEAD_BYTES + keyLength + payloadLength;
     if (!this.fill(bytes)) throw new Error('a sort run file ends inside an item');
-    const keyAt = this.start + HEAD_BYTES;
-    const key = this.buffer.subarray(keyAt, keyAt + keyLength);
-    const payload = this.buffer.subarray(keyAt + keyLength, keyAt + keyLength + payloadLength);
+    const bytesAt = this.start + HEAD_BYTES;
     this.start += bytes;
-    return { order, key, payload };
+    return { order, bytes: this.buffer.subarray(bytesAt, this.start), keyLength };
   }
 
   close(): void {
