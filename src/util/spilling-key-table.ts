@@ -1,8 +1,7 @@
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { ByteKeyTable, hashBytes } from './byte-key-table.js';
-import { makeTempDirectory, tempFileWork, writeFullySync, type SpillOptions } from './temp-files.js';
+import { SpillFileReader, viewOf } from './spill-file-reader.js';
+import { SpillDirectory, writeFullySync, type SpillOptions } from './temp-files.js';
 
 /**
  * Applies a stream of records to per-key state when every key's records must be seen in order
@@ -56,7 +55,7 @@ export class SpillingKeyTable {
   /** The table once spilled, emptied and refilled by each replay: dropping it would leave its memory as garbage. */
   private replayTable: ByteKeyTable | undefined;
   private ordinal = 0;
-  private directory: string | undefined;
+  private readonly files: SpillDirectory;
   private partitions: PartitionWriter | undefined;
   private fileCount = 0;
   private earliest: { ordinal: number; error: unknown } | undefined;
@@ -66,11 +65,12 @@ export class SpillingKeyTable {
   constructor(private readonly options: SpillingKeyTableOptions) {
     this.memoryBytes = options.memoryBytes ?? MEMORY_BYTES;
     this.table = new ByteKeyTable(options.stateFields);
+    this.files = new SpillDirectory(options, 'strata-keys-');
   }
 
   /** Whether records have gone to disk. */
   get spilled(): boolean {
-    return this.directory !== undefined;
+    return this.files.made;
   }
 
   /** `record` may be reused by the caller once this returns. */
@@ -108,11 +108,10 @@ export class SpillingKeyTable {
   close(): void {
     this.partitions?.abandon();
     this.partitions = undefined;
-    if (this.directory !== undefined) rmSync(this.directory, { recursive: true, force: true });
+    this.files.remove();
   }
 
   private spill(table: ByteKeyTable): void {
-    this.directory = makeTempDirectory(this.options.purpose, 'strata-keys-', this.options.directory);
     this.partitions = this.newPartitions(0);
     const state = new Float64Array(this.options.stateFields);
     table.forEachLive((entry) => {
@@ -125,8 +124,8 @@ export class SpillingKeyTable {
   }
 
   private newPartitions(depth: number): PartitionWriter {
-    const paths = Array.from({ length: PARTITIONS }, () => join(this.directory!, `${this.fileCount++}.keys`));
-    return new PartitionWriter(paths, depth, (work) => this.guardIo(work));
+    const paths = Array.from({ length: PARTITIONS }, () => this.files.file(`${this.fileCount++}.keys`));
+    return new PartitionWriter(paths, depth, (work) => this.files.guard(work));
   }
 
   private timeToCheckSize(key: Buffer): boolean {
@@ -185,34 +184,15 @@ export class SpillingKeyTable {
 
   /** The spilled records of one file in order; `fields` receives each one's numbers. */
   private *readSpilled(path: string, fields: Float64Array): Generator<{ kind: number; key: Buffer; ordinal: number }> {
-    const fd = this.guardIo(() => openSync(path, 'r'));
+    const fd = this.files.guard(() => openSync(path, 'r'));
     // One object for every record (the caller reads it before asking for the next).
-    const spilled = { kind: RECORD, key: Buffer.alloc(0), ordinal: 0 };
+    const spilled: { kind: number; key: Buffer; ordinal: number } = { kind: RECORD, key: Buffer.alloc(0), ordinal: 0 };
     try {
-      let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-      let view = dataViewOf(buffer);
-      let start = 0;
-      let end = 0;
-      for (;;) {
-        if (end - start < HEADER_BYTES || end - start < this.spilledLength(buffer, view, start)) {
-          buffer.copy(buffer, 0, start, end);
-          end -= start;
-          start = 0;
-          if (end >= HEADER_BYTES) {
-            const needed = this.spilledLength(buffer, view, 0);
-            if (needed > buffer.length) {
-              buffer = Buffer.concat([buffer.subarray(0, end)], needed);
-              view = dataViewOf(buffer);
-            }
-          }
-          const read = this.guardIo(() => readSync(fd, buffer, end, buffer.length - end, null));
-          if (read === 0) {
-            if (end !== 0) throw new Error(`temporary file '${path}' ends inside a record`);
-            return;
-          }
-          end += read;
-          continue;
-        }
+      const file = new SpillFileReader(fd, path, READ_BUFFER_BYTES, (work) => this.files.guard(work));
+      while (file.fill(HEADER_BYTES)) {
+        const length = this.spilledLength(file.buffer, file.view, file.start);
+        file.fill(length); // Past a header the record is there whole, or fill() throws.
+        const { buffer, view, start } = file;
         const kind = buffer[start]!;
         const keyLength = view.getUint32(start + 1, true);
         let at = start + HEADER_BYTES;
@@ -226,7 +206,7 @@ export class SpillingKeyTable {
         spilled.kind = kind;
         spilled.key = buffer.subarray(at, at + keyLength);
         spilled.ordinal = ordinal;
-        start = at + keyLength;
+        file.start = at + keyLength;
         yield spilled;
       }
     } finally {
@@ -238,14 +218,6 @@ export class SpillingKeyTable {
     const numbers = buffer[at] === STATE ? this.options.stateFields : this.options.recordFields + 1;
     return HEADER_BYTES + numbers * 8 + view.getUint32(at + 1, true);
   }
-
-  private guardIo<T>(work: () => T): T {
-    return tempFileWork(this.options.purpose, this.directory ?? this.options.directory ?? tmpdir(), work);
-  }
-}
-
-function dataViewOf(buffer: Buffer): DataView {
-  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /** Sixteen files, one per value of the key hash's bits at `depth`, written through buffers. */
@@ -272,7 +244,7 @@ class PartitionWriter {
       throw err;
     }
     this.buffers = paths.map(() => Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
-    this.views = this.buffers.map(dataViewOf);
+    this.views = this.buffers.map(viewOf);
     this.used = paths.map(() => 0);
   }
 
@@ -285,7 +257,7 @@ class PartitionWriter {
     // A record larger than the buffer goes out through a buffer of its own.
     if (length > WRITE_BUFFER_BYTES) {
       buffer = Buffer.allocUnsafe(length);
-      view = dataViewOf(buffer);
+      view = viewOf(buffer);
     }
     let at = buffer === this.buffers[partition] ? this.used[partition]! : 0;
     buffer[at] = kind;

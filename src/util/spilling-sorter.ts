@@ -1,7 +1,6 @@
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeTempDirectory, tempFileWork, writeFullySync, type SpillOptions } from './temp-files.js';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { SpillFileReader } from './spill-file-reader.js';
+import { SpillDirectory, writeFullySync, type SpillOptions } from './temp-files.js';
 
 /** One sorted item: ordered by `order`, then by `key` bytewise; `payload` rides along. */
 export interface SortedItem {
@@ -53,13 +52,14 @@ export class SpillingSorter {
   private readonly slabs: Buffer[] = [];
   private slab = 0;
   private slabUsed = 0;
-  private directory: string | undefined;
+  private readonly files: SpillDirectory;
   private runs: string[] = [];
   private runsWritten = 0;
   private reading = false;
 
-  constructor(private readonly options: SpillOptions) {
+  constructor(options: SpillOptions) {
     this.memoryBytes = options.memoryBytes ?? MEMORY_BYTES;
+    this.files = new SpillDirectory(options, 'strata-sort-');
   }
 
   /** Adds an item; its bytes are copied. */
@@ -102,8 +102,7 @@ export class SpillingSorter {
     this.items = [];
     this.slabs.length = 0;
     this.runs = [];
-    if (this.directory !== undefined) rmSync(this.directory, { recursive: true, force: true });
-    this.directory = undefined;
+    this.files.remove();
   }
 
   /** The held items, sorted; their bytes stay valid until the next add(). */
@@ -130,14 +129,13 @@ export class SpillingSorter {
   }
 
   private writeRun(items: Iterable<HeldItem>): void {
-    this.directory ??= makeTempDirectory(this.options.purpose, 'strata-sort-', this.options.directory);
-    const path = join(this.directory, `run-${this.runsWritten++}`);
-    const fd = this.guardIo(() => openSync(path, 'wx', 0o600));
+    const path = this.files.file(`run-${this.runsWritten++}`);
+    const fd = this.files.guard(() => openSync(path, 'wx', 0o600));
     try {
       const buffer = Buffer.allocUnsafe(WRITE_BYTES);
       let used = 0;
       const flush = (): void => {
-        this.guardIo(() => writeFullySync(fd, buffer.subarray(0, used)));
+        this.files.guard(() => writeFullySync(fd, buffer.subarray(0, used)));
         used = 0;
       };
       for (const { order, bytes, keyLength } of items) {
@@ -146,7 +144,7 @@ export class SpillingSorter {
         used += HEAD_BYTES;
         if (HEAD_BYTES + bytes.length > buffer.length) {
           flush();
-          this.guardIo(() => writeFullySync(fd, bytes));
+          this.files.guard(() => writeFullySync(fd, bytes));
           continue;
         }
         used += bytes.copy(buffer, used);
@@ -160,7 +158,7 @@ export class SpillingSorter {
 
   /** The items of sorted run files, merged through a binary heap of their heads. */
   private *merge(paths: string[]): Generator<HeldItem> {
-    const readers = paths.map((path) => new RunReader(this.guardIo(() => openSync(path, 'r')), (work) => this.guardIo(work)));
+    const readers = paths.map((path) => new RunReader(this.files.guard(() => openSync(path, 'r')), path, (work) => this.files.guard(work)));
     try {
       const heap: Array<{ item: HeldItem; reader: RunReader }> = [];
       const push = (entry: { item: HeldItem; reader: RunReader }): void => {
@@ -205,10 +203,6 @@ export class SpillingSorter {
       for (const reader of readers) reader.close();
     }
   }
-
-  private guardIo<T>(work: () => T): T {
-    return tempFileWork(this.options.purpose, this.directory ?? this.options.directory ?? tmpdir(), work);
-  }
 }
 
 function writeHead(target: Buffer, at: number, order: number, keyLength: number, payloadLength: number): void {
@@ -219,51 +213,29 @@ function writeHead(target: Buffer, at: number, order: number, keyLength: number,
 
 /** Items of one run file, read in blocks; an item's bytes are a view valid until the next call. */
 class RunReader {
-  private buffer = Buffer.allocUnsafe(READ_BYTES);
-  private start = 0;
-  private end = 0;
-  private position = 0;
+  private readonly file: SpillFileReader;
 
   constructor(
     private readonly fd: number,
-    private readonly guardIo: <T>(work: () => T) => T,
-  ) {}
+    path: string,
+    guard: <T>(work: () => T) => T,
+  ) {
+    this.file = new SpillFileReader(fd, path, READ_BYTES, guard);
+  }
 
   next(): HeldItem | undefined {
-    if (!this.fill(HEAD_BYTES)) return undefined;
-    const at = this.start;
-    const order = this.buffer.readDoubleLE(at);
-    const keyLength = this.buffer.readUInt32LE(at + 8);
-    const payloadLength = this.buffer.readUInt32LE(at + 12);
-    const bytes = HEAD_BYTES + keyLength + payloadLength;
-    if (!this.fill(bytes)) throw new Error('a sort run file ends inside an item');
-    const bytesAt = this.start + HEAD_BYTES;
-    this.start += bytes;
-    return { order, bytes: this.buffer.subarray(bytesAt, this.start), keyLength };
+    const file = this.file;
+    if (!file.fill(HEAD_BYTES)) return undefined;
+    const order = file.view.getFloat64(file.start, true);
+    const keyLength = file.view.getUint32(file.start + 8, true);
+    const bytes = HEAD_BYTES + keyLength + file.view.getUint32(file.start + 12, true);
+    file.fill(bytes); // Past a head the record is there whole, or fill() throws.
+    const item = { order, bytes: file.buffer.subarray(file.start + HEAD_BYTES, file.start + bytes), keyLength };
+    file.start += bytes;
+    return item;
   }
 
   close(): void {
     closeSync(this.fd);
-  }
-
-  /** Makes `bytes` unread bytes available from `start`; false at the end of the file. */
-  private fill(bytes: number): boolean {
-    if (this.end - this.start >= bytes) return true;
-    const held = this.end - this.start;
-    const target = bytes > this.buffer.length ? Buffer.allocUnsafe(bytes) : this.buffer;
-    this.buffer.copy(target, 0, this.start, this.end);
-    this.buffer = target;
-    this.start = 0;
-    this.end = held;
-    while (this.end < bytes) {
-      const read = this.guardIo(() => readSync(this.fd, this.buffer, this.end, this.buffer.length - this.end, this.position));
-      if (read === 0) {
-        if (this.end === 0) return false;
-        throw new Error('a sort run file ends inside an item');
-      }
-      this.end += read;
-      this.position += read;
-    }
-    return true;
   }
 }

@@ -1,7 +1,5 @@
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeTempDirectory, tempFileWork, writeFullySync, type SpillOptions } from './temp-files.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { SpillDirectory, writeFullySync, type SpillOptions } from './temp-files.js';
 
 /**
  * An append-only list of fixed-width tuples of 32-bit numbers, read back in order once: in
@@ -22,12 +20,13 @@ export class SpillingU32Log {
   private blocks: Uint32Array[] = [];
   private used = 0;
   private count = 0;
-  private directory: string | undefined;
+  private readonly files: SpillDirectory;
   private fd: number | undefined;
 
   constructor(private readonly options: SpillingU32LogOptions) {
     this.blockTuples = Math.floor(BLOCK_BYTES / 4 / options.width);
     this.memoryBlocks = Math.max(1, Math.floor((options.memoryBytes ?? MEMORY_BYTES) / BLOCK_BYTES));
+    this.files = new SpillDirectory(options, 'strata-log-');
   }
 
   get length(): number {
@@ -63,7 +62,7 @@ export class SpillingU32Log {
       const block = new Uint32Array(this.blockTuples * width);
       const bytes = Buffer.from(block.buffer);
       for (let position = 0; ; ) {
-        const read = this.guardIo(() => readSync(fd, bytes, 0, bytes.length, position));
+        const read = this.files.guard(() => readSync(fd, bytes, 0, bytes.length, position));
         if (read === 0) break;
         position += read;
         visitBlock(block, read / 4 / width);
@@ -76,27 +75,21 @@ export class SpillingU32Log {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    if (this.directory !== undefined) rmSync(this.directory, { recursive: true, force: true });
-    this.directory = undefined;
+    this.files.remove();
     this.blocks = [];
   }
 
   /** Moves the full blocks in memory to the file. */
   private writeOut(): void {
     if (this.fd === undefined) {
-      this.directory = makeTempDirectory(this.options.purpose, 'strata-log-', this.options.directory);
-      const path = join(this.directory, 'tuples');
-      this.fd = this.guardIo(() => openSync(path, 'wx+', 0o600));
+      const path = this.files.file('tuples');
+      this.fd = this.files.guard(() => openSync(path, 'wx+', 0o600));
     }
     const fd = this.fd;
     for (const block of this.blocks) {
       const bytes = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
-      this.guardIo(() => writeFullySync(fd, bytes));
+      this.files.guard(() => writeFullySync(fd, bytes));
     }
     this.blocks = [];
-  }
-
-  private guardIo<T>(work: () => T): T {
-    return tempFileWork(this.options.purpose, this.directory ?? this.options.directory ?? tmpdir(), work);
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError, errorMessage } from './errors.js';
@@ -40,4 +40,38 @@ export function makeTempDirectory(purpose: string, prefix: string, parent = tmpd
 /** Writes all of `bytes` at the file's position, looping over short writes. */
 export function writeFullySync(fd: number, bytes: Uint8Array): void {
   for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+}
+
+/**
+ * The private directory of one spilling structure: made on first use (0700, under
+ * `options.directory` or TMPDIR), every file operation in it turned by guard() into the
+ * one-line error of tempFileWork, and removed whole by remove().
+ */
+export class SpillDirectory {
+  private path: string | undefined;
+
+  constructor(
+    private readonly options: SpillOptions,
+    private readonly prefix: string,
+  ) {}
+
+  /** Whether the directory was made (something went to disk). */
+  get made(): boolean {
+    return this.path !== undefined;
+  }
+
+  /** The path of `name` in the directory, which is made first if need be. */
+  file(name: string): string {
+    this.path ??= makeTempDirectory(this.options.purpose, this.prefix, this.options.directory);
+    return join(this.path, name);
+  }
+
+  guard<T>(work: () => T): T {
+    return tempFileWork(this.options.purpose, this.path ?? this.options.directory ?? tmpdir(), work);
+  }
+
+  /** Removes the directory and everything in it; safe to call more than once. */
+  remove(): void {
+    if (this.path !== undefined) rmSync(this.path, { recursive: true, force: true });
+  }
 }

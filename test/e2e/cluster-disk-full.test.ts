@@ -1,27 +1,19 @@
 // Must show (issue 4): a full disk gives a NOSPACE alarm, no corruption, and recovery once space
 // is freed. Each data dir lives on its own small tmpfs (we run as root in CI); a filler file
 // takes the space. Skipped, with the reason, where mounting a tmpfs is not allowed.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdClient } from '../../src/client/client.js';
 import { EtcdRequestError } from '../../src/client/errors.js';
 import { DISK_RESERVE_BYTES } from '../../src/server/quota/disk-space.js';
-import { eventually, missingBinary, mountTmpfs, runEtcdctl, seededRandom, type RunningProcess } from '../support/index.js';
+import { eventually, missingBinary, runEtcdctl, seededRandom, smallDisk, type RunningProcess } from '../support/index.js';
 import { initialCluster, memberPorts, startAll, startMember, type ClusterMember } from './strata-cluster.js';
 import { startStrataServer, type StrataServerProcess } from './strata-server.js';
 
 const MiB = 1024 * 1024;
 const NOSPACE = 'etcdserver: mvcc: database space exceeded';
-
-/** A small disk for a data dir; undefined when the test was skipped because mount is refused. */
-function smallDisk(t: TestContext, bytes: number): string | undefined {
-  const disk = mountTmpfs(t, bytes);
-  if ('path' in disk) return disk.path;
-  t.skip(disk.refused);
-  return undefined;
-}
 
 /** Writes a file that leaves `leave` bytes free on the filesystem of `dir` (0: fills it until ENOSPC). */
 function fill(dir: string, leave: number): string {

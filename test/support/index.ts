@@ -4,7 +4,8 @@
  *
  * - freePort(): a free port on 127.0.0.1, below the range outgoing connections draw from.
  * - tempDir(prefix, t?): a directory under os.tmpdir(), removed when test `t` ends.
- * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused);
+ * - mountTmpfs(t, bytes): a small tmpfs to fill (needs root; says why when refused); smallDisk:
+ *   its path, or the test skipped;
  *   assertFullDiskFailure: spilled state on it fails with one line.
  * - seededRandom(seed): a small seeded PRNG; print the seed in failure messages.
  * - seededBytes(random, length): bytes drawn from such a generator.
@@ -22,7 +23,7 @@
  *   linearizability (linearizability/).
  */
 export { missingBinary, requireBinary } from './binaries.js';
-export { assertFullDiskFailure, mountTmpfs } from './tmpfs.js';
+export { assertFullDiskFailure, mountTmpfs, smallDisk } from './tmpfs.js';
 export { makeCerts, type TestCerts } from './certs.js';
 export { startEtcd, type EtcdOptions, type EtcdProcess } from './etcd.js';
 export { eventually } from './eventually.js';

@@ -22,6 +22,14 @@ export function mountTmpfs(t: Pick<TestContext, 'after'>, bytes: number): { path
   return { refused: `cannot mount a tmpfs here (${mounted.stderr.toString().trim() || `mount exited ${mounted.status}`})` };
 }
 
+/** mountTmpfs's path, or undefined once `t` is skipped because mounting is refused. */
+export function smallDisk(t: Pick<TestContext, 'after' | 'skip'>, bytes: number): string | undefined {
+  const disk = mountTmpfs(t, bytes);
+  if ('path' in disk) return disk.path;
+  t.skip(disk.refused);
+  return undefined;
+}
+
 /**
  * Fills the small disk at `disk` through `fill` and checks that it fails as spilled state
  * does on a full disk: one line (code STRATA_TEMP_FILES) naming the work, the directory

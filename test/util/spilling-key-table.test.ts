@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import type { ByteKeyTable } from '../../src/util/byte-key-table.js';
 import { SpillingKeyTable } from '../../src/util/spilling-key-table.js';
 import { SpillingU32Log } from '../../src/util/spilling-u32-log.js';
-import { assertFullDiskFailure, mountTmpfs, seededBytes, seededRandom, tempDir } from '../support/index.js';
+import { assertFullDiskFailure, smallDisk, seededBytes, seededRandom, tempDir } from '../support/index.js';
 
 const SEED = 20261127;
 
@@ -119,15 +119,12 @@ test('SpillingU32Log reads back every tuple in order from memory and from its fi
 });
 
 test('SpillingKeyTable on a full disk fails with one line naming the work, the directory and TMPDIR', (t) => {
-  const disk = mountTmpfs(t, 64 * 1024);
-  if (!('path' in disk)) {
-    t.skip(disk.refused);
-    return;
-  }
-  const keys = countingTable(disk.path, 1);
+  const disk = smallDisk(t, 64 * 1024);
+  if (disk === undefined) return;
+  const keys = countingTable(disk, 1);
   const record = new Float64Array([1]);
   assertFullDiskFailure(
-    disk.path,
+    disk,
     { purpose: 'count keys', prefix: 'strata-keys-' },
     () => {
       for (let i = 0; i < 100_000; i++) keys.add(Buffer.from(`a-long-enough-key-${i}`), record);

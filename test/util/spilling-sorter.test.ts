@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { SpillingSorter } from '../../src/util/spilling-sorter.js';
-import { assertFullDiskFailure, mountTmpfs, seededBytes, seededRandom, tempDir } from '../support/index.js';
+import { assertFullDiskFailure, smallDisk, seededBytes, seededRandom, tempDir } from '../support/index.js';
 
 interface Item {
   order: number;
@@ -63,14 +63,11 @@ for (const [label, memoryBytes] of [
 }
 
 test('SpillingSorter on a full disk fails with one line naming the work, the directory and TMPDIR', (t) => {
-  const disk = mountTmpfs(t, 64 * 1024);
-  if (!('path' in disk)) {
-    t.skip(disk.refused);
-    return;
-  }
-  const sorter = new SpillingSorter({ purpose: 'sort keys', directory: disk.path, memoryBytes: 1 });
+  const disk = smallDisk(t, 64 * 1024);
+  if (disk === undefined) return;
+  const sorter = new SpillingSorter({ purpose: 'sort keys', directory: disk, memoryBytes: 1 });
   assertFullDiskFailure(
-    disk.path,
+    disk,
     { purpose: 'sort keys', prefix: 'strata-sort-' },
     () => {
       for (let i = 0; i < 100_000; i++) sorter.add(i % 7, Buffer.from(`a-long-enough-key-${i}`), Buffer.alloc(100));
