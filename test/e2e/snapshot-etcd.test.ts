@@ -61,12 +61,14 @@ test('snapshot save/status/verify round trip against Debian etcd (both methods) 
   const ranged = await runStrata(['snapshot', 'save', join(dir, 'r.tar.zst'), '--endpoints', etcd.endpoint, '--method', 'range', '--json']);
   assert.equal(ranged.code, 0, ranged.stderr);
   assert.equal(json(ranged.stdout)['totalKey'], history.liveKeys, why);
+  assert.equal(json(ranged.stdout)['compactRevision'], history.compactRevision, `${why}: range reads find the compact revision`);
   assert.equal(json(ranged.stdout)['leases'], 3);
   const rangeVerified = await runStrata(['snapshot', 'verify', join(dir, 'r.tar.zst')]);
   assert.equal(rangeVerified.code, 0, rangeVerified.stderr);
   const prefixed = await runStrata(['snapshot', 'save', join(dir, 'p.tar.zst'), '--endpoints', etcd.endpoint, '--method', 'range', '--prefix', '/lease/', '--json']);
   assert.equal(prefixed.code, 0, prefixed.stderr);
   assert.equal(json(prefixed.stdout)['totalKey'], 15);
+  assert.equal(json(prefixed.stdout)['compactRevision'], history.compactRevision, why);
 
   // etcd's own snapshot file: status has etcdctl's numbers, verify checks it through.
   const db = join(dir, 'etcd.db');

@@ -1,11 +1,12 @@
 import { ArchiveWriter, idToHex, type ArchiveMember, type ArchiveRecord } from '../../archive/index.js';
 import { decodeKeyValue, encodeKeyValue, type StoredKeyValue } from '../../api/mvccpb.js';
 import type { KeyValue } from '../../api/etcd-types.js';
-import { StrataError, errorMessage } from '../../util/errors.js';
+import { StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { SpillingSorter } from '../../util/spilling-sorter.js';
 import type { SpillSettings } from '../../util/temp-files.js';
 import { writerStream, type ArchiveStream } from './archive-stream.js';
+import { findCompactRevision, isCompactedError } from './compact-revision.js';
 import type { PickedMember } from './pick-member.js';
 
 /**
@@ -66,7 +67,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
   // Every key is handled twice, read and then archived: the progress bar counts both.
   let handled = 0;
   const members = await client.memberList();
-  const status = await client.hashKV('0').catch(() => undefined);
+  const compactRevision = await findCompactRevision(client, key, revision);
   const archiveMembers: ArchiveMember[] = members.members.map((m) => ({
     id: idToHex(BigInt(m.ID)),
     name: m.name,
@@ -88,7 +89,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
         ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
       },
       revision,
-      compactRevision: Math.max(0, Number(status?.compact_revision ?? 0)),
+      compactRevision,
       contents: 'latest',
     },
     logger: options.logger,
@@ -107,7 +108,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
       try {
         page = await client.range({ key: from, range_end: end, revision: String(revision), limit: String(pageSize) });
       } catch (err) {
-        if (/compacted/.test(errorMessage(err))) throw new RangeCompactedError(member.endpoint, revision);
+        if (isCompactedError(err)) throw new RangeCompactedError(member.endpoint, revision);
         throw err;
       }
       for (const kv of page.kvs) {
