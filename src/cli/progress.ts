@@ -1,32 +1,46 @@
 import { formatBytes } from '../util/byte-size.js';
 
+/** What Progress writes to: stderr, or a stand-in in tests. */
+export type ProgressOutput = Pick<NodeJS.WriteStream, 'write' | 'isTTY'>;
+
+/** Redraws of the bar on a terminal, and plain lines otherwise. */
+const TTY_INTERVAL_MS = 100;
+const LINE_INTERVAL_MS = 5000;
+
 /**
- * Save/verify progress on stderr: a bar redrawn in place on a terminal (bytes, rate, ETA when
- * the total or the share done is known), a plain line every few seconds otherwise.
+ * Long work's progress on stderr: a bar redrawn in place on a terminal (bytes, rate, ETA when
+ * the total or the share done is known), a plain line every few seconds otherwise. Off a
+ * terminal the first line comes only after one interval, so that work done in seconds (or a
+ * run that fails at once with its one-line error) logs nothing more.
  */
 export class Progress {
-  private readonly started = Date.now();
-  private lastDraw = 0;
+  private readonly started: number;
+  private lastDraw: number;
   private bytes = 0;
   private fraction: number | undefined;
 
   constructor(
-    private readonly out: NodeJS.WriteStream,
+    private readonly out: ProgressOutput,
     private readonly what: string,
     private readonly total?: number,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+    this.lastDraw = out.isTTY ? 0 : this.started;
+  }
 
   /** `fraction`: the share of the work done (0..1) when the bytes' total is unknown but the source can tell. */
   update(bytes: number, fraction?: number): void {
     this.bytes = bytes;
     this.fraction = fraction;
-    const now = Date.now();
-    const interval = this.out.isTTY ? 100 : 5000;
+    const now = this.now();
+    const interval = this.out.isTTY ? TTY_INTERVAL_MS : LINE_INTERVAL_MS;
     if (now - this.lastDraw < interval) return;
     this.lastDraw = now;
     this.draw(now);
   }
 
+  /** Clears the bar from the terminal (the summary or the error line follows). */
   done(): void {
     if (this.out.isTTY && this.lastDraw > 0) this.out.write('\r\x1b[K');
   }

@@ -31,6 +31,14 @@ export interface VerifyReport {
   checks: string[];
 }
 
+export interface InspectOptions {
+  /**
+   * Bytes of an archive read so far, and its size when the store knows it (a file, an S3
+   * object; not stdin). An etcd image is read several times over and reports nothing.
+   */
+  onBytes?: (bytes: number, total: number | undefined) => void;
+}
+
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 /** Enough for bbolt's magic in its first meta page. */
 const SNIFF_BYTES = 64;
@@ -95,9 +103,26 @@ async function etcdStatus(image: EtcdSnapshot): Promise<SnapshotStatus> {
   };
 }
 
-async function withOpened<T>(store: SnapshotStore, onArchive: (o: Extract<Opened, { kind: 'archive' }>) => Promise<T>, onEtcd: (image: EtcdSnapshot) => Promise<T>): Promise<T> {
+async function* counted(stream: AsyncIterable<Buffer>, total: number | undefined, onBytes: NonNullable<InspectOptions['onBytes']>): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  for await (const chunk of stream) {
+    bytes += chunk.length;
+    onBytes(bytes, total);
+    yield chunk;
+  }
+}
+
+async function withOpened<T>(
+  store: SnapshotStore,
+  options: InspectOptions,
+  onArchive: (o: Extract<Opened, { kind: 'archive' }>) => Promise<T>,
+  onEtcd: (image: EtcdSnapshot) => Promise<T>,
+): Promise<T> {
   const opened = await openSnapshot(store);
-  if (opened.kind === 'archive') return onArchive(opened);
+  if (opened.kind === 'archive') {
+    const { onBytes } = options;
+    return onArchive(onBytes === undefined ? opened : { ...opened, stream: counted(opened.stream, opened.size, onBytes) });
+  }
   try {
     return await onEtcd(opened.image);
   } finally {
@@ -111,9 +136,10 @@ async function withOpened<T>(store: SnapshotStore, onArchive: (o: Extract<Opened
  * a compacted history written before format 1.1, through every record to compute etcd's
  * HashKV, which its trailer does not give.
  */
-export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
+export function snapshotStatus(store: SnapshotStore, options: InspectOptions = {}): Promise<SnapshotStatus> {
   return withOpened(
     store,
+    options,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, {
         label: store.location,
@@ -131,9 +157,10 @@ export function snapshotStatus(store: SnapshotStore): Promise<SnapshotStatus> {
  * hashes recomputed (etcd's HashKV at the snapshot revision too, for a compacted history of
  * format 1.0 that has none in its trailer) and reported.
  */
-export function verifySnapshot(store: SnapshotStore): Promise<VerifyReport> {
+export function verifySnapshot(store: SnapshotStore, options: InspectOptions = {}): Promise<VerifyReport> {
   return withOpened(
     store,
+    options,
     async (o) => {
       const reader = await ArchiveReader.open(o.stream, {
         label: store.location,

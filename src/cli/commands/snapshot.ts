@@ -6,6 +6,7 @@ import { UsageError } from '../../util/errors.js';
 import { addClientFlags, openClient } from '../flags/client-flags.js';
 import { addS3Flags, s3Options } from '../flags/s3-flags.js';
 import { renderTable } from '../output/table.js';
+import { Progress } from '../progress.js';
 import { action } from '../run-action.js';
 
 /** Opens the store, runs `fn`, releases the store. */
@@ -15,6 +16,16 @@ async function withStore<T>(location: string, options: OpenStoreOptions, fn: (st
     return await fn(store);
   } finally {
     closeStore(store);
+  }
+}
+
+/** Runs `work` with a progress display on stderr that it feeds, cleared before any output follows. */
+async function withProgress<T>(what: string, work: (onBytes: (bytes: number, total: number | undefined) => void) => Promise<T>): Promise<T> {
+  let progress: Progress | undefined;
+  try {
+    return await work((bytes, total) => (progress ??= new Progress(process.stderr, what, total)).update(bytes));
+  } finally {
+    progress?.done();
   }
 }
 
@@ -77,7 +88,7 @@ export function registerSnapshotCommands(program: Command): void {
       .option('--json', 'print one JSON summary line'),
   ).action(
     action(async (src: string, opts: Record<string, unknown>) => {
-      const report = await withStore(src, { stdin: process.stdin, ...s3Options(opts) }, verifySnapshot);
+      const report = await withProgress(`verifying ${src}`, (onBytes) => withStore(src, { stdin: process.stdin, ...s3Options(opts) }, (store) => verifySnapshot(store, { onBytes })));
       const checks = [...report.checks];
       const against = opts['against'] as string | undefined;
       if (against !== undefined) {
@@ -100,7 +111,8 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (src: string, opts: Record<string, unknown>) => {
         const format = writeFormat(opts);
-        printStatus(await withStore(src, { stdin: process.stdin, ...s3Options(opts) }, snapshotStatus), format);
+        const status = await withProgress(`reading ${src}`, (onBytes) => withStore(src, { stdin: process.stdin, ...s3Options(opts) }, (store) => snapshotStatus(store, { onBytes })));
+        printStatus(status, format);
       }),
     );
 
