@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { snapshotStatus, verifySnapshot, type SnapshotStatus } from '../../snapshot/inspect.js';
+import type { SnapshotStatus } from '../../snapshot/inspect.js';
+import { statusInThread, verifyInThread } from '../../snapshot/inspect-thread.js';
 import { closeStore, openStore, type OpenStoreOptions } from '../../snapshot/stores/open-store.js';
 import type { SnapshotStore } from '../../snapshot/stores/store.js';
 import { UsageError } from '../../util/errors.js';
@@ -88,7 +89,7 @@ export function registerSnapshotCommands(program: Command): void {
       .option('--json', 'print one JSON summary line'),
   ).action(
     action(async (src: string, opts: Record<string, unknown>) => {
-      const report = await withProgress(`verifying ${src}`, (onBytes) => withStore(src, { stdin: process.stdin, ...s3Options(opts) }, (store) => verifySnapshot(store, { onBytes })));
+      const report = await withProgress(`verifying ${src}`, (onBytes) => verifyInThread(src, { stdin: process.stdin, ...s3Options(opts), onBytes }));
       const checks = [...report.checks];
       const against = opts['against'] as string | undefined;
       if (against !== undefined) {
@@ -111,7 +112,7 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (src: string, opts: Record<string, unknown>) => {
         const format = writeFormat(opts);
-        const status = await withProgress(`reading ${src}`, (onBytes) => withStore(src, { stdin: process.stdin, ...s3Options(opts) }, (store) => snapshotStatus(store, { onBytes })));
+        const status = await withProgress(`reading ${src}`, (onBytes) => statusInThread(src, { stdin: process.stdin, ...s3Options(opts), onBytes }));
         printStatus(status, format);
       }),
     );
