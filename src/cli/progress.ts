@@ -60,3 +60,20 @@ export class Progress {
     else this.out.write(`${text}\n`);
   }
 }
+
+/**
+ * Runs `work` with a Progress on stderr that `report` feeds, made at the first report (so that
+ * rate and ETA count from the first byte, with the total known by then) and cleared when the
+ * work ends, before any summary or error line.
+ */
+export async function withProgress<T>(
+  what: string,
+  work: (report: (bytes: number, total?: number, fraction?: number) => void) => Promise<T>,
+): Promise<T> {
+  let progress: Progress | undefined;
+  try {
+    return await work((bytes, total, fraction) => (progress ??= new Progress(process.stderr, what, total)).update(bytes, fraction));
+  } finally {
+    progress?.done();
+  }
+}

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { StrataError, errorMessage, isStrataError, type ExitCode } from '../util/errors.js';
-import { snapshotStatus, verifySnapshot, type InspectOptions, type SnapshotStatus, type VerifyReport } from './inspect.js';
-import { closeStore, openStore, type OpenStoreOptions } from './stores/open-store.js';
+import { inspectLocation, type InspectOptions, type InspectResults } from './inspect.js';
+import type { OpenStoreOptions } from './stores/open-store.js';
 import type { S3StoreOptions } from './stores/s3-store.js';
 
 /**
@@ -13,7 +13,7 @@ import type { S3StoreOptions } from './stores/s3-store.js';
 const YOUNG_GENERATION_MB = 12;
 
 export interface InspectJob {
-  kind: 'verify' | 'status';
+  kind: keyof InspectResults;
   location: string;
   s3: S3StoreOptions;
 }
@@ -26,7 +26,7 @@ interface SerializedError {
 
 export type InspectMessage =
   | { type: 'bytes'; bytes: number; total: number | undefined }
-  | { type: 'done'; result: VerifyReport | SnapshotStatus }
+  | { type: 'done'; result: InspectResults[keyof InspectResults] }
   | { type: 'error'; error: SerializedError };
 
 export function serializeError(err: unknown): SerializedError {
@@ -46,40 +46,28 @@ function revive(error: SerializedError): Error {
   return revived;
 }
 
-export function verifyInThread(location: string, options: OpenStoreOptions & InspectOptions): Promise<VerifyReport> {
-  return inspectInThread('verify', location, options) as Promise<VerifyReport>;
-}
-
-export function statusInThread(location: string, options: OpenStoreOptions & InspectOptions): Promise<SnapshotStatus> {
-  return inspectInThread('status', location, options) as Promise<SnapshotStatus>;
-}
-
 /**
  * `snapshot verify` or `status` of `location`, read on a worker thread with a small young
  * generation (YOUNG_GENERATION_MB): decoding millions of records makes short-lived garbage, and
  * the default young generation held tens of MiB of it. `-` (stdin) is read here, in this thread.
  */
-async function inspectInThread(kind: InspectJob['kind'], location: string, options: OpenStoreOptions & InspectOptions): Promise<VerifyReport | SnapshotStatus> {
-  const { onBytes, ...storeOptions } = options;
-  if (location === '-') {
-    const store = await openStore(location, storeOptions);
-    try {
-      const inspect = { ...(onBytes !== undefined ? { onBytes } : {}) };
-      return kind === 'verify' ? await verifySnapshot(store, inspect) : await snapshotStatus(store, inspect);
-    } finally {
-      closeStore(store);
-    }
-  }
-  const job: InspectJob = { kind, location, s3: options.s3 ?? {} };
+export async function inspectInThread<K extends keyof InspectResults>(
+  kind: K,
+  location: string,
+  storeOptions: OpenStoreOptions,
+  options: InspectOptions = {},
+): Promise<InspectResults[K]> {
+  if (location === '-') return inspectLocation(kind, location, storeOptions, options);
+  const job: InspectJob = { kind, location, s3: storeOptions.s3 ?? {} };
   const worker = new Worker(new URL('./inspect-worker.js', import.meta.url), {
     workerData: job,
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
   });
   try {
-    return await new Promise((resolve, reject) => {
+    return await new Promise<InspectResults[K]>((resolve, reject) => {
       worker.on('message', (message: InspectMessage) => {
-        if (message.type === 'bytes') onBytes?.(message.bytes, message.total);
-        else if (message.type === 'done') resolve(message.result);
+        if (message.type === 'bytes') options.onBytes?.(message.bytes, message.total);
+        else if (message.type === 'done') resolve(message.result as InspectResults[K]);
         else reject(revive(message.error));
       });
       worker.on('error', reject);

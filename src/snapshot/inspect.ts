@@ -10,6 +10,7 @@ import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js'
 import { peek } from './peek.js';
 import { looksLikeBbolt } from './sources/bbolt/bbolt-db.js';
 import { LocalStore } from './stores/local-store.js';
+import { closeStore, openStore, type OpenStoreOptions } from './stores/open-store.js';
 import type { SnapshotStore } from './stores/store.js';
 
 /** What `snapshot status -w json` prints: etcdutl's names plus ours. */
@@ -182,4 +183,29 @@ export function verifySnapshot(store: SnapshotStore, options: InspectOptions = {
       return { status, checks };
     },
   );
+}
+
+/** What each inspection gives. */
+export interface InspectResults {
+  verify: VerifyReport;
+  status: SnapshotStatus;
+}
+
+/** Opens the store at `location`, runs verify or status on it, and releases the store. */
+export async function inspectLocation<K extends keyof InspectResults>(
+  kind: K,
+  location: string,
+  storeOptions: OpenStoreOptions,
+  options: InspectOptions = {},
+): Promise<InspectResults[K]> {
+  const store = await openStore(location, storeOptions);
+  try {
+    const inspections: { [P in keyof InspectResults]: () => Promise<InspectResults[P]> } = {
+      verify: () => verifySnapshot(store, options),
+      status: () => snapshotStatus(store, options),
+    };
+    return await inspections[kind]();
+  } finally {
+    closeStore(store);
+  }
 }

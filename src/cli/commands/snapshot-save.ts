@@ -1,5 +1,6 @@
 import type { EtcdClient } from '../../client/client.js';
 import { saveSnapshot } from '../../snapshot/save.js';
+import type { ArchiveStream } from '../../snapshot/sources/archive-stream.js';
 import { dataDirArchive } from '../../snapshot/sources/datadir-source.js';
 import { liveArchive } from '../../snapshot/sources/live-source.js';
 import { pickMember } from '../../snapshot/sources/pick-member.js';
@@ -9,7 +10,7 @@ import { UsageError } from '../../util/errors.js';
 import { openClient } from '../flags/client-flags.js';
 import { s3Options } from '../flags/s3-flags.js';
 import { stderrLogger } from '../output/stderr-logger.js';
-import { Progress } from '../progress.js';
+import { Progress, withProgress } from '../progress.js';
 import { toolVersion } from '../version.js';
 
 /** `snapshot save <dest>` with the command's flags; `endpointsGiven`: --endpoints was on the command line. */
@@ -23,45 +24,36 @@ export async function runSnapshotSave(dest: string, opts: Record<string, unknown
   if (prefix !== undefined && method !== 'range') throw new UsageError('--prefix needs --method range (Maintenance.Snapshot covers the whole keyspace)');
   if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
   const store = await openStore(dest, { stdout: process.stdout, ...s3Options(opts, logger) });
-  // Created at the first byte, so that rate and ETA count from there and not from the connect.
-  let progress: Progress | undefined;
   const common = { toolVersion: toolVersion(), logger, ...(level !== undefined ? { level } : {}) };
   let client: EtcdClient | undefined;
+  const openSource = async (): Promise<ArchiveStream> => {
+    if (dataDir !== undefined) return dataDirArchive(dataDir, common);
+    client ??= await openClient(opts);
+    const member = await pickMember(client, logger);
+    const endpoints = client.endpoints;
+    try {
+      if (method === 'range') {
+        // The archive's bytes start once every key is read and sorted: show the reading.
+        let reading: Progress | undefined;
+        const onPage = ({ keys, bytes, totalKeys }: { keys: number; bytes: number; totalKeys: number }): void => {
+          reading ??= new Progress(process.stderr, `reading keys through Range from ${member.endpoint}`);
+          reading.update(bytes, totalKeys > 0 ? keys / totalKeys : undefined);
+          if (keys >= totalKeys) reading.done();
+        };
+        return await rangeArchive(member, { ...common, endpoints, onPage, ...(prefix !== undefined ? { prefix } : {}) });
+      }
+      return await withProgress(`receiving the snapshot of ${member.endpoint}`, (received) =>
+        liveArchive(member, { ...common, endpoints, onReceived: (bytes, total) => received(bytes, total) }),
+      );
+    } catch (err) {
+      member.client.close();
+      throw err;
+    }
+  };
   try {
-    const result = await saveSnapshot(
-      store,
-      async () => {
-        if (dataDir !== undefined) return dataDirArchive(dataDir, common);
-        client ??= await openClient(opts);
-        const member = await pickMember(client, logger);
-        const endpoints = client.endpoints;
-        try {
-          if (method === 'range') {
-            // The archive's bytes start once every key is read and sorted: show the reading.
-            let reading: Progress | undefined;
-            const onPage = ({ keys, bytes, totalKeys }: { keys: number; bytes: number; totalKeys: number }): void => {
-              reading ??= new Progress(process.stderr, `reading keys through Range from ${member.endpoint}`);
-              reading.update(bytes, totalKeys > 0 ? keys / totalKeys : undefined);
-              if (keys >= totalKeys) reading.done();
-            };
-            return await rangeArchive(member, { ...common, endpoints, onPage, ...(prefix !== undefined ? { prefix } : {}) });
-          }
-          let receiving: Progress | undefined;
-          const onReceived = (bytes: number, total: number | undefined): void =>
-            (receiving ??= new Progress(process.stderr, `receiving the snapshot of ${member.endpoint}`, total)).update(bytes);
-          try {
-            return await liveArchive(member, { ...common, endpoints, onReceived });
-          } finally {
-            receiving?.done();
-          }
-        } catch (err) {
-          member.client.close();
-          throw err;
-        }
-      },
-      { logger, onBytes: (bytes, fraction) => (progress ??= new Progress(process.stderr, `saving to ${dest}`)).update(bytes, fraction) },
+    const result = await withProgress(`saving to ${dest}`, (saved) =>
+      saveSnapshot(store, openSource, { logger, onBytes: (bytes, fraction) => saved(bytes, undefined, fraction) }),
     );
-    progress?.done();
     const summary = {
       location: result.location,
       revision: result.manifest.revision,
@@ -84,7 +76,6 @@ export async function runSnapshotSave(dest: string, opts: Record<string, unknown
       logger.info(`Snapshot written to stdout (revision ${summary.revision}, ${summary.totalKey} keys, ${summary.totalSize} bytes, sha256 ${result.sha256})`);
     }
   } finally {
-    progress?.done();
     client?.close();
     closeStore(store);
   }

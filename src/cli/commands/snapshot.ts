@@ -1,13 +1,13 @@
 import { Option, type Command } from 'commander';
 import type { SnapshotStatus } from '../../snapshot/inspect.js';
-import { statusInThread, verifyInThread } from '../../snapshot/inspect-thread.js';
+import { inspectInThread } from '../../snapshot/inspect-thread.js';
 import { closeStore, openStore, type OpenStoreOptions } from '../../snapshot/stores/open-store.js';
 import type { SnapshotStore } from '../../snapshot/stores/store.js';
 import { UsageError } from '../../util/errors.js';
 import { addClientFlags, openClient } from '../flags/client-flags.js';
 import { addS3Flags, s3Options } from '../flags/s3-flags.js';
 import { renderTable } from '../output/table.js';
-import { Progress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { action } from '../run-action.js';
 
 /** Opens the store, runs `fn`, releases the store. */
@@ -17,16 +17,6 @@ async function withStore<T>(location: string, options: OpenStoreOptions, fn: (st
     return await fn(store);
   } finally {
     closeStore(store);
-  }
-}
-
-/** Runs `work` with a progress display on stderr that it feeds, cleared before any output follows. */
-async function withProgress<T>(what: string, work: (onBytes: (bytes: number, total: number | undefined) => void) => Promise<T>): Promise<T> {
-  let progress: Progress | undefined;
-  try {
-    return await work((bytes, total) => (progress ??= new Progress(process.stderr, what, total)).update(bytes));
-  } finally {
-    progress?.done();
   }
 }
 
@@ -89,7 +79,7 @@ export function registerSnapshotCommands(program: Command): void {
       .option('--json', 'print one JSON summary line'),
   ).action(
     action(async (src: string, opts: Record<string, unknown>) => {
-      const report = await withProgress(`verifying ${src}`, (onBytes) => verifyInThread(src, { stdin: process.stdin, ...s3Options(opts), onBytes }));
+      const report = await withProgress(`verifying ${src}`, (onBytes) => inspectInThread('verify', src, { stdin: process.stdin, ...s3Options(opts) }, { onBytes }));
       const checks = [...report.checks];
       const against = opts['against'] as string | undefined;
       if (against !== undefined) {
@@ -112,7 +102,7 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (src: string, opts: Record<string, unknown>) => {
         const format = writeFormat(opts);
-        const status = await withProgress(`reading ${src}`, (onBytes) => statusInThread(src, { stdin: process.stdin, ...s3Options(opts), onBytes }));
+        const status = await withProgress(`reading ${src}`, (onBytes) => inspectInThread('status', src, { stdin: process.stdin, ...s3Options(opts) }, { onBytes }));
         printStatus(status, format);
       }),
     );

@@ -65,7 +65,8 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
   const revision = Number(first.header?.revision ?? 0);
   const total = Number(first.count ?? 0);
   // Every key is handled twice, read and then archived: the progress bar counts both.
-  let handled = 0;
+  let keysRead = 0;
+  let keysArchived = 0;
   const members = await client.memberList();
   const compactRevision = await findCompactRevision(client, key, revision);
   const archiveMembers: ArchiveMember[] = members.members.map((m) => ({
@@ -100,7 +101,6 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
   const readInKeyOrder = async (sorter: SpillingSorter): Promise<void> => {
     let from = key;
     let pages = 0;
-    let keys = 0;
     let bytes = 0;
     let pageSize = options.pageSize ?? FIRST_PAGE_KEYS;
     for (;;) {
@@ -116,13 +116,12 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
         sorter.add(Number(kv.mod_revision), kv.key, payload);
         bytes += payload.length;
       }
-      handled += page.kvs.length;
       pages++;
-      keys += page.kvs.length;
-      await options.onPage?.({ revision, pages, keys, bytes, totalKeys: total });
+      keysRead += page.kvs.length;
+      await options.onPage?.({ revision, pages, keys: keysRead, bytes, totalKeys: total });
       const last = page.kvs.at(-1);
       if (!page.more || last === undefined) break;
-      if (options.pageSize === undefined) pageSize = Math.max(FIRST_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor((PAGE_BYTES * keys) / Math.max(bytes, 1))));
+      if (options.pageSize === undefined) pageSize = Math.max(FIRST_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor((PAGE_BYTES * keysRead) / Math.max(bytes, 1))));
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
   };
@@ -130,7 +129,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
     const sorter = new SpillingSorter({ ...options.spill, purpose: `save a Range snapshot of ${member.endpoint}` });
     try {
       await readInKeyOrder(sorter);
-      await writer.writeRecords(inRevisionOrder(sorter, () => handled++));
+      await writer.writeRecords(inRevisionOrder(sorter, () => keysArchived++));
     } finally {
       sorter.close();
     }
@@ -142,7 +141,7 @@ export async function rangeArchive(member: PickedMember, options: RangeArchiveOp
     }
   };
   const stream = writerStream(writer, produce, () => undefined);
-  return { ...stream, progress: () => (total > 0 ? Math.min(handled / (2 * total), 1) : writer.progress) };
+  return { ...stream, progress: () => (total > 0 ? Math.min((keysRead + keysArchived) / (2 * total), 1) : writer.progress) };
 }
 
 function storedKeyValue(kv: KeyValue): StoredKeyValue {
