@@ -7,6 +7,7 @@ import { pickMember } from '../../snapshot/sources/pick-member.js';
 import { rangeArchive } from '../../snapshot/sources/range-source.js';
 import { closeStore, openStore } from '../../snapshot/stores/open-store.js';
 import { UsageError } from '../../util/errors.js';
+import { holdYoungGeneration } from '../../util/young-generation.js';
 import { openClient } from '../flags/client-flags.js';
 import { s3Options } from '../flags/s3-flags.js';
 import { stderrLogger } from '../output/stderr-logger.js';
@@ -23,6 +24,7 @@ export async function runSnapshotSave(dest: string, opts: Record<string, unknown
   const prefix = opts['prefix'] as string | undefined;
   if (prefix !== undefined && method !== 'range') throw new UsageError('--prefix needs --method range (Maintenance.Snapshot covers the whole keyspace)');
   if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
+  holdYoungGeneration();
   const store = await openStore(dest, { stdout: process.stdout, ...s3Options(opts, logger) });
   const common = { toolVersion: toolVersion(), logger, ...(level !== undefined ? { level } : {}) };
   let client: EtcdClient | undefined;
