@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { MAX_LEVEL, MIN_LEVEL } from '../../archive/index.js';
 import type { SnapshotStatus } from '../../snapshot/inspect.js';
 import { inspectInThread } from '../../snapshot/inspect-thread.js';
 import { closeStore, openStore, type OpenStoreOptions } from '../../snapshot/stores/open-store.js';
@@ -20,9 +21,12 @@ async function withStore<T>(location: string, options: OpenStoreOptions, fn: (st
   }
 }
 
+/** Checked here, not only by the archive writer: a save reaches the writer after the whole transfer. */
 function parseLevel(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n)) throw new UsageError(`Invalid --level '${text}': use a zstd level from 1 to 19`);
+  if (!Number.isInteger(n) || n < MIN_LEVEL || n > MAX_LEVEL) {
+    throw new UsageError(`Invalid --level '${text}': use a zstd level from ${MIN_LEVEL} to ${MAX_LEVEL}`);
+  }
   return n;
 }
 

@@ -16,7 +16,7 @@ export interface PickedMember {
  * healthy one. Says which in the log.
  */
 export async function pickMember(client: EtcdClient, logger: Logger): Promise<PickedMember> {
-  const failures: string[] = [];
+  const failures: { endpoint: string; error: unknown }[] = [];
   let fallback: PickedMember | undefined;
   for (const endpoint of client.endpoints) {
     const one = client.atEndpoint(endpoint);
@@ -34,12 +34,18 @@ export async function pickMember(client: EtcdClient, logger: Logger): Promise<Pi
       else one.close();
     } catch (err) {
       one.close();
-      failures.push(`${endpoint}: ${errorMessage(err)}`);
+      failures.push({ endpoint, error: err });
     }
   }
   if (fallback !== undefined) {
     logger.info(`no leader answered; snapshotting ${fallback.endpoint}`, { endpoint: fallback.endpoint });
     return fallback;
   }
-  throw new StrataError('STRATA_NO_ENDPOINT', failures.length === 1 ? (failures[0] ?? '') : `No endpoint answered: ${failures.join('; ')}`);
+  // One endpoint: its own error, whose message names it, with its code and exit code.
+  if (failures.length === 1 && failures[0] !== undefined) throw failures[0].error;
+  const reasons = failures.map(({ endpoint, error }) => {
+    const message = errorMessage(error);
+    return message.includes(endpoint) ? message : `${endpoint}: ${message}`;
+  });
+  throw new StrataError('STRATA_NO_ENDPOINT', `No endpoint answered: ${reasons.join('; ')}`);
 }
