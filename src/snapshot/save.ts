@@ -40,6 +40,7 @@ function counter(onBytes: SaveOptions['onBytes'], fraction: (() => number) | und
  * complete). A range read whose revision got compacted starts once more, then fails.
  */
 export async function saveSnapshot(store: SnapshotStore, source: () => Promise<ArchiveStream>, options: SaveOptions): Promise<SaveResult> {
+  await store.preflight?.();
   for (let attempt = 1; ; attempt++) {
     try {
       return await saveOnce(store, await source(), options);

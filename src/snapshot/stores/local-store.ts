@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { formatSidecar, parseSidecar, sidecarName } from '../../archive/index.js';
@@ -32,6 +33,17 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
   }
 }
 
+/** The directory `target` goes into exists and takes new files. */
+async function checkDirectory(dir: string, target: string): Promise<void> {
+  const info = await stat(dir).catch((err: unknown) => {
+    throw fileError('write snapshot to', dir, err);
+  });
+  if (!info.isDirectory()) throw new UsageError(`Cannot write snapshot '${target}': '${dir}' is not a directory`);
+  await access(dir, constants.W_OK).catch((err: unknown) => {
+    throw fileError('write snapshot to', dir, err);
+  });
+}
+
 async function removeQuietly(path: string): Promise<void> {
   await unlink(path).catch(() => undefined);
 }
@@ -58,16 +70,17 @@ export class LocalStore implements SnapshotStore {
     return this.path;
   }
 
+  preflight(): Promise<void> {
+    return checkDirectory(this.isDirectory ? this.path : dirname(this.path), this.path);
+  }
+
   async createWriter(name: string): Promise<StoreWriter> {
     const target = this.isDirectory ? join(this.path, name) : this.path;
     const dir = dirname(target);
     const part = `${target}.part`;
     const sidecar = sidecarName(target);
     const sidecarPart = `${sidecar}.part`;
-    const dirInfo = await stat(dir).catch((err: unknown) => {
-      throw fileError('write snapshot to', dir, err);
-    });
-    if (!dirInfo.isDirectory()) throw new UsageError(`Cannot write snapshot '${target}': '${dir}' is not a directory`);
+    await checkDirectory(dir, target);
     const stream = new SyncingFileStream(part, 0o600);
     let failure: unknown;
     stream.on('error', (err) => {

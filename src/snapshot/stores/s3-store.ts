@@ -79,6 +79,20 @@ export class S3Store implements SnapshotStore {
     this.client.destroy();
   }
 
+  /**
+   * One listing of the destination's prefix: a missing bucket, wrong credentials or an
+   * unreachable endpoint fail here, before a save reads its source. A policy may allow writing
+   * without listing, so AccessDenied is left for the upload to report if it applies there too.
+   */
+  async preflight(): Promise<void> {
+    try {
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.where.key, MaxKeys: 1 }));
+    } catch (err) {
+      if ((err as { name?: unknown }).name === 'AccessDenied') return;
+      throw s3Error(this.context('write', this.location), err);
+    }
+  }
+
   async createWriter(name: string): Promise<StoreWriter> {
     const key = this.keyFor(name);
     const target: S3Target = {
@@ -96,8 +110,7 @@ export class S3Store implements SnapshotStore {
       logger: this.logger,
       errors: this.context('write', formatS3Url(this.where.bucket, key)),
     };
-    // An overwrite must not look complete under the old sidecar; this is also the first request,
-    // so a missing bucket or bad credentials fail here, before any data moves.
+    // An overwrite must not look complete under the old sidecar.
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.sidecarKey }));
     } catch (err) {

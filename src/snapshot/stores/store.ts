@@ -6,6 +6,12 @@ import type { Readable, Writable } from 'node:stream';
  */
 export interface SnapshotStore {
   readonly location: string;
+  /**
+   * Fails when a snapshot clearly cannot be written here (a missing directory or bucket, wrong
+   * credentials, an unreachable endpoint). A save calls it before it reads its source, which for
+   * a large etcd is minutes of transfer; createWriter comes only after that.
+   */
+  preflight?(): Promise<void>;
   /** `name` is used only when the location is a prefix or directory (ends with '/'). */
   createWriter(name: string): Promise<StoreWriter>;
   openReader(): Promise<{ stream: Readable; size?: number; sha256?: string }>;

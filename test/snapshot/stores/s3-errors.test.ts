@@ -19,7 +19,7 @@ interface Outcome {
  * Runs one store operation in a fresh process, as the CLI would, so that the process's own
  * stderr (the SDK's Node version warning, stray logs) is checked too.
  */
-async function failIn(operation: 'createWriter' | 'openReader' | 'list', url: string, endpoint: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
+async function failIn(operation: 'preflight' | 'createWriter' | 'openReader' | 'list', url: string, endpoint: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
   const script = `
     import { S3Store } from ${JSON.stringify(storeModule)};
     const store = S3Store.fromUrl(${JSON.stringify(url)}, { endpoint: ${JSON.stringify(endpoint)} });
@@ -70,6 +70,23 @@ describe('S3Store errors are one line naming the location and the fix', () => {
         'Cannot write s3://snaps/k.tar.zst: cannot reach http://127.0.0.1:9: connection refused; check --s3-endpoint (or AWS_ENDPOINT_URL_S3) and the network',
       stderr: '',
     });
+
+    // What a save checks before it reads its source gives the same lines.
+    const preflights = await Promise.all([
+      failIn('preflight', 's3://snaps/k.tar.zst', s3.endpoint, { AWS_ACCESS_KEY_ID: 'WRONGKEY', AWS_SECRET_ACCESS_KEY: secret }),
+      failIn('preflight', 's3://nobucket/p/', s3.endpoint, { ...s3rverCredentials }),
+      failIn('preflight', 's3://snaps/k.tar.zst', 'http://127.0.0.1:9', { ...s3rverCredentials }),
+      failIn('preflight', 's3://snaps/p/', s3.endpoint, { ...s3rverCredentials }),
+    ]);
+    assert.deepEqual(
+      preflights.map((o) => [o.code, o.message]),
+      [
+        [denied.code, denied.message],
+        ['STRATA_S3_NO_BUCKET', "Cannot write s3://nobucket/p/: bucket 'nobucket' does not exist; create it or check the URL"],
+        [unreachable.code, unreachable.message],
+        ['none', undefined],
+      ],
+    );
 
     for (const outcome of [denied, deniedList, noBucket, noBucketWrite, unreachable]) {
       assert.ok(!outcome.message.includes('\n') && !outcome.message.includes(secret), outcome.message);
