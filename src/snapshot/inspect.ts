@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveReader, etcdHashNeedsRecords, type ArchiveVerification } from '../archive/index.js';
 import { IntegrityError } from '../util/errors.js';
+import { scratchFile } from '../util/temp-files.js';
 import { openEtcdSnapshot, type EtcdSnapshot } from './sources/etcd-snapshot.js';
 import { peek } from './peek.js';
 import { looksLikeBbolt } from './sources/bbolt/bbolt-db.js';
@@ -64,12 +61,12 @@ async function openSnapshot(store: SnapshotStore): Promise<Opened> {
     await rest[Symbol.asyncIterator]().return?.();
     return { kind: 'etcd', image: await openEtcdSnapshot(store.path), release: async () => undefined };
   }
-  const spool = join(tmpdir(), `strata-verify-${randomBytes(8).toString('hex')}.db`);
+  const { path: spool, remove } = scratchFile('strata-verify', '.db');
   try {
     await pipeline(rest, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
-    return { kind: 'etcd', image: await openEtcdSnapshot(spool, { name: store.location }), release: () => rm(spool, { force: true }) };
+    return { kind: 'etcd', image: await openEtcdSnapshot(spool, { name: store.location }), release: remove };
   } catch (err) {
-    await rm(spool, { force: true });
+    await remove();
     throw err;
   }
 }

@@ -1,7 +1,44 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError, errorMessage } from './errors.js';
+
+/**
+ * Files and directories that must not outlive the work that made them: a spooled etcd image (as
+ * large as the database), an archive's `.part`, a spill directory. Each is registered while it
+ * exists, so that a command stopped by SIGINT or SIGTERM (Ctrl-C, a cron timeout, a service
+ * stop) removes them before it exits (src/cli/interrupts.ts); only SIGKILL leaves them.
+ */
+const interruptible = new Set<string>();
+
+/** Registers `path` for removal if the process is interrupted; the returned function forgets it. */
+export function removeIfInterrupted(path: string): () => void {
+  interruptible.add(path);
+  return () => void interruptible.delete(path);
+}
+
+/** Removes every registered path now, synchronously, for a process about to exit; returns how many there were. */
+export function removeInterruptedWork(): number {
+  const paths = [...interruptible];
+  interruptible.clear();
+  for (const path of paths) rmSync(path, { recursive: true, force: true });
+  return paths.length;
+}
+
+/** A new file path under TMPDIR, registered with removeIfInterrupted; `remove` deletes the file and forgets it. */
+export function scratchFile(prefix: string, extension: string): { path: string; remove: () => Promise<void> } {
+  const path = join(tmpdir(), `${prefix}-${randomBytes(8).toString('hex')}${extension}`);
+  const forget = removeIfInterrupted(path);
+  return {
+    path,
+    remove: async () => {
+      await rm(path, { force: true });
+      forget();
+    },
+  };
+}
 
 /**
  * Runs synchronous file work for state that did not fit in memory, turning a failure (a full
@@ -49,6 +86,7 @@ export function writeFullySync(fd: number, bytes: Uint8Array): void {
  */
 export class SpillDirectory {
   private path: string | undefined;
+  private forget: (() => void) | undefined;
 
   constructor(
     private readonly options: SpillOptions,
@@ -62,7 +100,10 @@ export class SpillDirectory {
 
   /** The path of `name` in the directory, which is made first if need be. */
   file(name: string): string {
-    this.path ??= makeTempDirectory(this.options.purpose, this.prefix, this.options.directory);
+    if (this.path === undefined) {
+      this.path = makeTempDirectory(this.options.purpose, this.prefix, this.options.directory);
+      this.forget = removeIfInterrupted(this.path);
+    }
     return join(this.path, name);
   }
 
@@ -73,5 +114,6 @@ export class SpillDirectory {
   /** Removes the directory and everything in it; safe to call more than once. */
   remove(): void {
     if (this.path !== undefined) rmSync(this.path, { recursive: true, force: true });
+    this.forget?.();
   }
 }

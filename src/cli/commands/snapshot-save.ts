@@ -10,6 +10,7 @@ import { UsageError } from '../../util/errors.js';
 import { holdYoungGeneration } from '../../util/young-generation.js';
 import { openClient } from '../flags/client-flags.js';
 import { s3Options } from '../flags/s3-flags.js';
+import { removeTemporaryFilesOnInterrupt } from '../interrupts.js';
 import { stderrLogger } from '../output/stderr-logger.js';
 import { Progress, withProgress } from '../progress.js';
 import { toolVersion } from '../version.js';
@@ -25,6 +26,7 @@ export async function runSnapshotSave(dest: string, opts: Record<string, unknown
   if (prefix !== undefined && method !== 'range') throw new UsageError('--prefix needs --method range (Maintenance.Snapshot covers the whole keyspace)');
   if (dataDir !== undefined && endpointsGiven) throw new UsageError('Give either --endpoints or --data-dir, not both');
   holdYoungGeneration();
+  removeTemporaryFilesOnInterrupt();
   const store = await openStore(dest, { stdout: process.stdout, ...s3Options(opts, logger) });
   const common = { toolVersion: toolVersion(), logger, ...(level !== undefined ? { level } : {}) };
   let client: EtcdClient | undefined;

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { ArchiveReader, idToHex } from '../../archive/index.js';
 import { IntegrityError, StrataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { scratchFile } from '../../util/temp-files.js';
 import { writevFully } from '../../util/writev-fully.js';
 import type { ArchiveStream } from './archive-stream.js';
 import { etcdImageArchive } from './etcd-archive.js';
@@ -117,8 +115,7 @@ async function spoolTo(path: string, source: AsyncIterator<Buffer>, bytes: numbe
 }
 
 async function spoolEtcdImage(rest: AsyncIterator<Buffer>, member: PickedMember, options: LiveOptions, size: () => number | undefined): Promise<ArchiveStream> {
-  const spool = join(tmpdir(), `strata-etcd-snapshot-${randomBytes(8).toString('hex')}.db`);
-  const release = (): Promise<void> => rm(spool, { force: true });
+  const { path: spool, remove: release } = scratchFile('strata-etcd-snapshot', '.db');
   try {
     options.logger.info('the server streams a bbolt image: spooling it to a temporary file', { endpoint: member.endpoint });
     const hasher = new TrailerHasher();

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { formatSidecar, parseSidecar, sidecarName } from '../../archive/index.js';
 import { StrataError, UsageError, errorMessage } from '../../util/errors.js';
+import { removeIfInterrupted } from '../../util/temp-files.js';
 import { newestFirst, type SnapshotStore, type StoredSnapshot, type StoreWriter } from './store.js';
 import { SyncingFileStream } from './syncing-file-stream.js';
 
@@ -81,6 +82,12 @@ export class LocalStore implements SnapshotStore {
     const sidecar = sidecarName(target);
     const sidecarPart = `${sidecar}.part`;
     await checkDirectory(dir, target);
+    const forgetPart = removeIfInterrupted(part);
+    const forgetSidecarPart = removeIfInterrupted(sidecarPart);
+    const forget = (): void => {
+      forgetPart();
+      forgetSidecarPart();
+    };
     const stream = new SyncingFileStream(part, 0o600);
     let failure: unknown;
     stream.on('error', (err) => {
@@ -95,6 +102,7 @@ export class LocalStore implements SnapshotStore {
       }
       await removeQuietly(part);
       await removeQuietly(sidecarPart);
+      forget();
     };
     return {
       stream,
@@ -112,6 +120,7 @@ export class LocalStore implements SnapshotStore {
             throw err;
           });
           await fsyncPath(dir, 'r');
+          forget();
           return target;
         } catch (err) {
           await cleanup();
