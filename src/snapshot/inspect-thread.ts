@@ -1,5 +1,7 @@
+import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { StrataError, errorMessage, isStrataError, type ExitCode } from '../util/errors.js';
+import { makeTempDirectory, removeIfInterrupted } from '../util/temp-files.js';
 import { inspectLocation, type InspectOptions, type InspectResults } from './inspect.js';
 import type { OpenStoreOptions } from './stores/open-store.js';
 import type { S3StoreOptions } from './stores/s3-store.js';
@@ -59,8 +61,13 @@ export async function inspectInThread<K extends keyof InspectResults>(
 ): Promise<InspectResults[K]> {
   if (location === '-') return inspectLocation(kind, location, storeOptions, options);
   const job: InspectJob = { kind, location, s3: storeOptions.s3 ?? {} };
+  // The thread's temporary files (a spooled etcd image, spill files) go into one directory this
+  // thread registers: an interrupt, which only this thread hears, removes them all with it.
+  const scratch = makeTempDirectory(`${kind} '${location}'`, 'strata-inspect-');
+  const forgetScratch = removeIfInterrupted(scratch);
   const worker = new Worker(new URL('./inspect-worker.js', import.meta.url), {
     workerData: job,
+    env: { ...process.env, TMPDIR: scratch },
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
   });
   try {
@@ -75,5 +82,7 @@ export async function inspectInThread<K extends keyof InspectResults>(
     });
   } finally {
     await worker.terminate();
+    await rm(scratch, { recursive: true, force: true });
+    forgetScratch();
   }
 }

@@ -1,11 +1,14 @@
-// A save stopped by SIGINT or SIGTERM (Ctrl-C, a cron or systemd timeout) removes what it wrote:
-// the spooled etcd image is as large as the database, and one left per interrupted nightly run
-// would fill TMPDIR.
+// A save, verify or status stopped by SIGINT or SIGTERM (Ctrl-C, a cron or systemd timeout)
+// removes what it wrote: the spooled etcd image is as large as the database, and one left per
+// interrupted nightly run would fill TMPDIR.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { openSync, readdirSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { EtcdClient } from '../../src/client/client.js';
+import { generateHistory, writeArchive } from '../archive/history.js';
 import { eventually, missingBinary, startEtcd, startStrata, tempDir } from '../support/index.js';
 
 const MiB = 2 ** 20;
@@ -61,4 +64,26 @@ test('snapshot save interrupted while it spools an etcd image exits 130 and leav
   assert.equal(result.stderr.trimEnd().split('\n').at(-1), 'Error: interrupted by SIGINT; removed 1 temporary file');
   assert.deepEqual(readdirSync(tmp.path), []);
   assert.deepEqual(readdirSync(dest.path), []);
+});
+
+test('snapshot verify interrupted while its reading thread waits for the archive exits 143 and removes that thread\'s directory', async (t) => {
+  const { bytes } = await writeArchive(generateHistory(1, { revisions: 2_000, keys: 300, valueBytes: 200, compactAt: 0, leases: 0 }), { chunkBytes: 32 * 1024 });
+  const dir = tempDir('interrupt-verify', t);
+  const tmp = tempDir('interrupt-verify-tmp', t);
+  // A named pipe fed half an archive and held open: the reading thread waits there for the rest.
+  const fifo = join(dir.path, 'half.tar.zst');
+  execFileSync('mkfifo', [fifo]);
+  const verify = startStrata(['snapshot', 'verify', fifo], { env: { TMPDIR: tmp.path }, timeoutMs: 60_000 });
+  const writer = openSync(fifo, 'w');
+  writeSync(writer, bytes.subarray(0, bytes.length >> 1));
+  await eventually(() => readdirSync(tmp.path).some((name) => name.startsWith('strata-inspect-')), "the reading thread's directory in TMPDIR");
+  verify.child.kill('SIGTERM');
+  await verify.waitFor((_out, err) => err.includes('interrupted'), 15_000, 'the interrupt line');
+  // Node joins its I/O threads on exit, and one is blocked reading the pipe: end the pipe.
+  closeSync(writer);
+  const result = await verify.exited;
+
+  assert.equal(result.code, 143, `exit code (signal ${result.signal}; stderr: ${result.stderr})`);
+  assert.equal(result.stderr.trimEnd().split('\n').at(-1), 'Error: interrupted by SIGTERM; removed 1 temporary file');
+  assert.deepEqual(readdirSync(tmp.path), []);
 });

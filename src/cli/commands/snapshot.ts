@@ -6,6 +6,7 @@ import { closeStore, openStore, type OpenStoreOptions } from '../../snapshot/sto
 import type { SnapshotStore } from '../../snapshot/stores/store.js';
 import { UsageError } from '../../util/errors.js';
 import { addClientFlags, openClient } from '../flags/client-flags.js';
+import { removeTemporaryFilesOnInterrupt } from '../interrupts.js';
 import { addS3Flags, s3Options } from '../flags/s3-flags.js';
 import { renderTable } from '../output/table.js';
 import { withProgress } from '../progress.js';
@@ -83,6 +84,7 @@ export function registerSnapshotCommands(program: Command): void {
       .option('--json', 'print one JSON summary line'),
   ).action(
     action(async (src: string, opts: Record<string, unknown>) => {
+      removeTemporaryFilesOnInterrupt();
       const report = await withProgress(`verifying ${src}`, (onBytes) => inspectInThread('verify', src, { stdin: process.stdin, ...s3Options(opts) }, { onBytes }));
       const checks = [...report.checks];
       const against = opts['against'] as string | undefined;
@@ -106,6 +108,7 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (src: string, opts: Record<string, unknown>) => {
         const format = writeFormat(opts);
+        removeTemporaryFilesOnInterrupt();
         const status = await withProgress(`reading ${src}`, (onBytes) => inspectInThread('status', src, { stdin: process.stdin, ...s3Options(opts) }, { onBytes }));
         printStatus(status, format);
       }),
