@@ -7,9 +7,10 @@ let installed = false;
 
 /**
  * For commands that make temporary files (a spooled etcd image as large as the database, an
- * archive's `.part`, spill files, a reading thread's directory): on SIGINT or SIGTERM (Ctrl-C, a cron or systemd timeout)
- * remove them, say so in one line and exit with 130 or 143. Without this Node ends at once and
- * every interrupted save of a 1 GiB etcd left its 1.3 GiB spool in TMPDIR.
+ * archive's `.part`, spill files, a reading thread's directory): on SIGINT or SIGTERM (Ctrl-C,
+ * a cron or systemd timeout) remove them, say so in one line and exit with 130 or 143. Without
+ * this Node ends at once, and every interrupted save of a 1 GiB etcd left its 1.3 GiB spool in
+ * TMPDIR. A second signal ends the process at once, as Node's default does.
  */
 export function removeTemporaryFilesOnInterrupt(): void {
   if (installed) return;
