@@ -1,4 +1,5 @@
 import { removeInterruptedWork } from '../util/temp-files.js';
+import { CLEAR_LINE } from './progress.js';
 
 /** 128 + the signal's number: what a shell reports for a process the signal ended. */
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -17,11 +18,10 @@ export function removeTemporaryFilesOnInterrupt(): void {
   installed = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      const removed = removeInterruptedWork();
+      // A count would mislead: one registered path may be a directory of many files.
+      const removed = removeInterruptedWork() > 0 ? '; its temporary files are removed' : '';
       // A progress bar may be on the line.
-      const start = process.stderr.isTTY ? '\r\x1b[K' : '';
-      const files = removed === 0 ? '' : `; removed ${removed} temporary file${removed === 1 ? '' : 's'}`;
-      process.stderr.write(`${start}Error: interrupted by ${signal}${files}\n`);
+      process.stderr.write(`${process.stderr.isTTY ? CLEAR_LINE : ''}Error: interrupted by ${signal}${removed}\n`);
       process.exit(EXIT_CODES[signal]);
     });
   }

@@ -3,6 +3,9 @@ import { formatBytes } from '../util/byte-size.js';
 /** What Progress writes to: stderr, or a stand-in in tests. */
 export type ProgressOutput = Pick<NodeJS.WriteStream, 'write' | 'isTTY'>;
 
+/** Returns to the start of the terminal line and clears it. */
+export const CLEAR_LINE = '\r\x1b[K';
+
 /** Redraws of the bar on a terminal, and plain lines otherwise. */
 const TTY_INTERVAL_MS = 100;
 const LINE_INTERVAL_MS = 5000;
@@ -42,7 +45,7 @@ export class Progress {
 
   /** Clears the bar from the terminal (the summary or the error line follows). */
   done(): void {
-    if (this.out.isTTY && this.lastDraw > 0) this.out.write('\r\x1b[K');
+    if (this.out.isTTY && this.lastDraw > 0) this.out.write(CLEAR_LINE);
   }
 
   private draw(now: number): void {
@@ -56,7 +59,7 @@ export class Progress {
       const filled = Math.round(ratio * width);
       text = `${this.what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${formatBytes(this.bytes)} at ${formatBytes(rate)}/s ETA ${eta}s`;
     }
-    if (this.out.isTTY) this.out.write(`\r\x1b[K${text}`);
+    if (this.out.isTTY) this.out.write(`${CLEAR_LINE}${text}`);
     else this.out.write(`${text}\n`);
   }
 }
